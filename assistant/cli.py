@@ -1,0 +1,187 @@
+"""The ``council-qa`` command: ingest, ask, serve, eval, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings
+from .schema import Answer, Filters
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+FILTER_FIELDS = ("municipality", "kind", "party", "author", "body")
+
+
+class UsageError(Exception):
+    """A command-line value is wrong; the message names it."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    from .parsing import DocumentError
+    from .store import StoreError
+
+    try:
+        return int(args.handler(args) or 0)
+    except (UsageError, StoreError, DocumentError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="council-qa",
+        description="Answers questions about council records, citing the exact passages.",
+    )
+    sub = parser.add_subparsers(title="commands")
+
+    p = sub.add_parser("ingest", help="index the documents folder (incremental)")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer a question with cited passages")
+    _common(p)
+    p.add_argument("question")
+    p.add_argument("--k", type=int, help="passages to retrieve")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), help="retrieval mode")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _filters(p)
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("eval", help="evaluate against a gold question set")
+    _common(p)
+    p.add_argument("--gold", type=Path, help="gold JSON Lines file (default: eval/gold.jsonl)")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", type=Path, dest="json_out", help="write per-question results here")
+    p.add_argument("--report", type=Path, help="write a Markdown report (and a PNG chart beside it)")
+    p.add_argument("--compare", help="comma-separated retrieval modes to run side by side")
+    p.add_argument("--fail-under", nargs="*", default=[], metavar="METRIC=VALUE")
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("serve", help="run the chat UI and the HTTP API")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--root-path", default="", help="sub-path when served behind a reverse proxy")
+    p.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--documents", type=Path, help="documents folder (COUNCIL_QA_DOCUMENTS)")
+    p.add_argument("--index", type=Path, help="index folder (COUNCIL_QA_INDEX)")
+    p.add_argument("--model", help="embedding model (COUNCIL_QA_MODEL)")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=f"filter on {', '.join(FILTER_FIELDS)} (repeatable)",
+    )
+    p.add_argument("--since", help="only records dated on or after (YYYY[-MM[-DD]])")
+    p.add_argument("--until", help="only records dated on or before (YYYY[-MM[-DD]])")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(documents=args.documents, index=args.index, model=args.model)
+
+
+def parse_filters(where: Sequence[str], since: str | None, until: str | None) -> Filters:
+    values: dict[str, str] = {}
+    for item in where:
+        name, sep, value = item.partition("=")
+        name = name.strip().lower()
+        if not sep or not value.strip():
+            raise UsageError(f"--where {item!r}: expected FIELD=VALUE, e.g. municipality=Kumla")
+        if name not in FILTER_FIELDS:
+            raise UsageError(
+                f"--where {item!r}: unknown field {name!r}; use one of {', '.join(FILTER_FIELDS)}"
+            )
+        values[name] = value.strip()
+    for flag, value in (("--since", since), ("--until", until)):
+        if value and not _is_partial_date(value):
+            raise UsageError(f"{flag} {value!r}: expected a date as YYYY, YYYY-MM or YYYY-MM-DD")
+    return Filters(since=since, until=until, **values)
+
+
+def _is_partial_date(value: str) -> bool:
+    import re
+
+    return re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) is not None
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest
+
+    report = ingest(settings_from(args), rebuild=args.rebuild)
+    for _, reason in report.failed:
+        print(f"failed: {reason}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .engine import Engine
+
+    filters = parse_filters(args.where, args.since, args.until)
+    engine = Engine.open(settings_from(args))
+    result = engine.answer(args.question, k=args.k, filters=engine.normalize_filters(filters), mode=args.mode)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(result))
+    return 0
+
+
+def render_text(result: Answer) -> str:
+    """The answer, then each source with its document, date, people and quoted passage."""
+    from .i18n import t
+
+    lines = [result.text]
+    if result.citations:
+        lines += ["", t("sources", result.language) + ":"]
+    for c in result.citations:
+        who = ", ".join(c.authors) + (f" ({', '.join(c.parties)})" if c.parties else "")
+        details = " · ".join(x for x in (c.date, who) if x)
+        lines.append(f"[{c.n}] {c.title or c.doc_id}" + (f" · {details}" if details else ""))
+        lines.append(f"    {c.doc_id}, characters {c.start}-{c.end}")
+    for notice in result.notices:
+        lines += ["", notice]
+    return "\n".join(lines)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import run_eval_command
+
+    return run_eval_command(args, settings_from(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    return serve(settings_from(args), host=args.host, port=args.port, root_path=args.root_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

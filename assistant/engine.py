@@ -1,0 +1,192 @@
+"""The one object every front end opens: models, store and lexical index, ready to answer.
+
+The CLI, the HTTP API, the Gradio UI and the evaluator all call
+``Engine.answer`` (or ``Engine.search``), so a citation is computed once and
+means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from . import language
+from .config import Settings
+from .crosslingual import expand, load_terms
+from .embeddings import Embedder, get_embedder
+from .lexical import LexicalIndex, sync_lexical
+from .retrieve import MODES, FusionParams, search
+from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
+from .store import Store, StoreError
+
+REFRESH_SECONDS = 2.0
+
+
+class Engine:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._lexical: LexicalIndex | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, build_if_missing: bool = True) -> Engine:
+        """Open the index, building it from the documents folder on first use."""
+        settings = settings or Settings.from_env()
+        embedder = get_embedder(
+            settings.model, settings.model_cache, threads=settings.threads, batch_size=settings.batch_size
+        )
+        store = Store(settings)
+        if store.count() == 0 and build_if_missing and not settings.chroma_url:
+            from .ingest import ingest
+
+            ingest(settings, embedder=embedder)
+            store = Store(settings)
+        store.check_model(embedder.name, embedder.dim)
+        return cls(settings, store, embedder)
+
+    # -- keeping the lexical index in step with the store -------------------------
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index for the store's current content; rebuilt when another process changed it."""
+        now = time.monotonic()
+        with self._lock:
+            if self._lexical is None or now - self._checked_at > REFRESH_SECONDS:
+                self._lexical = sync_lexical(self.store, Path(self.settings.index) / "lexical", self._lexical)
+                self._checked_at = now
+            return self._lexical
+
+    # -- retrieval and answers ---------------------------------------------------------
+
+    def fusion_params(self) -> FusionParams:
+        s = self.settings
+        return FusionParams(
+            candidates=s.candidates,
+            rrf_k=s.rrf_k,
+            dense_weight=s.dense_weight,
+            lexical_weight=s.lexical_weight,
+        )
+
+    def search(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> list[Hit]:
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        k = k or self.settings.k
+        vector = self.embedder.embed_queries([question])[0]
+        lexical = self.lexical if mode != "dense" else None
+        hits = search(
+            question,
+            vector,
+            store=self.store,
+            lexical=lexical,
+            k=k,
+            filters=filters,
+            mode=mode,
+            params=self.fusion_params(),
+            lexical_terms=self.lexical_terms(question) if lexical else None,
+        )
+        sims = self.store.similarities([h.chunk.chunk_id for h in hits], vector)
+        for hit in hits:
+            hit.similarity = sims.get(hit.chunk.chunk_id)
+        return hits
+
+    def lexical_terms(self, question: str) -> list[str]:
+        """BM25 terms for the question; English questions also get Swedish terms from the term list."""
+        query = question
+        if language.detect(question, default="sv") == "en":
+            query += " " + " ".join(expand(question, load_terms(self.settings.terms)))
+        return self.lexical.query_terms(query)
+
+    def answer(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+        history: Sequence[tuple[str, str]] = (),
+    ) -> Answer:
+        from .answer import answer
+
+        return answer(self, question, k=k, filters=filters, mode=mode, history=history)
+
+    def stream_answer(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        history: Sequence[tuple[str, str]] = (),
+    ) -> Iterator[str | Answer]:
+        """Text pieces as they are composed, then the finished ``Answer``."""
+        from .answer import stream_answer
+
+        yield from stream_answer(self, question, k=k, filters=filters, history=history)
+
+    # -- documents ----------------------------------------------------------------------
+
+    def document(self, doc_id: str) -> ParsedDocument:
+        doc = self.store.get_document(doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        return doc
+
+    def documents(self) -> list[tuple[str, DocumentMetadata]]:
+        return sorted((r.doc_id, r.metadata) for r in self.store.document_records().values())
+
+    def facets(self) -> dict[str, list[str]]:
+        """The filter values that exist, for dropdowns and for matching user input."""
+        values: dict[str, set[str]] = {"municipality": set(), "kind": set(), "party": set(), "body": set()}
+        values["year"] = set()
+        values["author"] = set()
+        for _, meta in self.documents():
+            for name in ("municipality", "kind", "body"):
+                if getattr(meta, name):
+                    values[name].add(getattr(meta, name))
+            values["party"].update(meta.parties)
+            values["author"].update(meta.authors)
+            if meta.date:
+                values["year"].add(meta.date[:4])
+        return {name: sorted(v) for name, v in values.items()}
+
+    def normalize_filters(self, filters: Filters | None) -> Filters | None:
+        """Match user-typed filter values to the stored spelling ("kumla" -> "Kumla")."""
+        if filters is None or filters.is_empty():
+            return None
+        facets = self.facets()
+        changes = {}
+        for name in ("municipality", "kind", "party", "body", "author"):
+            value = getattr(filters, name)
+            if not value:
+                continue
+            for known in facets[name]:
+                if known.casefold() == value.strip().casefold():
+                    changes[name] = known
+        return replace(filters, **changes)
+
+    def health(self) -> dict[str, object]:
+        try:
+            chunks = self.store.count()
+            documents = len(self.store.document_records())
+        except Exception as exc:  # the store being unreachable is exactly what health must report
+            return {"status": "error", "error": str(StoreError(f"index unavailable: {exc}"))}
+        return {
+            "status": "ok",
+            "documents": documents,
+            "chunks": chunks,
+            "model": self.embedder.name,
+            "store": self.store.location,
+        }

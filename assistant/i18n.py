@@ -1,0 +1,102 @@
+"""User-facing text in Swedish and English, in one table so translations stay side by side."""
+
+from __future__ import annotations
+
+LANGUAGES = ("sv", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "according": {"sv": "Enligt handlingarna:", "en": "According to the records:"},
+    "no_answer": {
+        "sv": "Handlingarna besvarar inte den frågan.",
+        "en": "The records do not answer that question.",
+    },
+    "possibly_related": {
+        "sv": "Möjligen relaterade stycken (inte ett svar):",
+        "en": "Possibly related passages (not an answer):",
+    },
+    "empty_index": {
+        "sv": "Indexet är tomt. Kör `council-qa ingest` först.",
+        "en": "The index is empty. Run `council-qa ingest` first.",
+    },
+    "sources": {"sv": "Källor", "en": "Sources"},
+    "undated": {"sv": "odaterad", "en": "undated"},
+    "llm_fallback": {
+        "sv": "Språkmodellen kunde inte användas ({reason}); svaret är citat ur handlingarna.",
+        "en": "The language model could not be used ({reason}); the answer quotes the records instead.",
+    },
+    # -- the web chat (assistant/ui.py, assistant/uirender.py) --
+    "ui_title": {"sv": "Fråga kommunens handlingar", "en": "Ask the council records"},
+    "ui_subtitle": {
+        "sv": "Svaren citerar handlingarna ordagrant. Klicka på [n] för att se stycket i sitt dokument.",
+        "en": "Answers quote the records verbatim. Click [n] to see the passage in its document.",
+    },
+    "ui_intro": {
+        "sv": "Ställ en fråga om handlingarna, på svenska eller engelska.",
+        "en": "Ask a question about the records, in Swedish or English.",
+    },
+    "ui_question_label": {"sv": "Din fråga", "en": "Your question"},
+    "ui_question_placeholder": {
+        "sv": "T.ex. Hur många socialsekreterare slutade 2024?",
+        "en": "E.g. What measures were promised against turnover?",
+    },
+    "ui_send": {"sv": "Fråga", "en": "Ask"},
+    "ui_new_chat": {"sv": "Ny konversation", "en": "New conversation"},
+    "ui_filters": {"sv": "Filter och språk", "en": "Filters and language"},
+    "ui_year_from": {"sv": "Från år", "en": "From year"},
+    "ui_year_to": {"sv": "Till år", "en": "To year"},
+    "ui_any": {"sv": "Alla", "en": "Any"},
+    "ui_examples": {"sv": "Exempelfrågor", "en": "Example questions"},
+    "ui_document": {"sv": "Dokument", "en": "Document"},
+    "ui_document_empty": {
+        "sv": "Klicka på en hänvisning [n] i ett svar för att se det citerade stycket i sitt dokument.",
+        "en": "Click a citation [n] in an answer to see the cited passage in its document.",
+    },
+    "ui_document_missing": {
+        "sv": "Dokumentet {doc_id} finns inte längre i indexet.",
+        "en": "The document {doc_id} is no longer in the index.",
+    },
+    "ui_cited_passage": {
+        "sv": "Citerat stycke [{n}] (tecken {start}–{end}) är markerat nedan.",
+        "en": "Cited passage [{n}] (characters {start}–{end}) is highlighted below.",
+    },
+    "ui_show_source": {"sv": "Visa källa {n}: {title}", "en": "Show source {n}: {title}"},
+    "ui_you": {"sv": "Du", "en": "You"},
+    "ui_searching": {"sv": "Söker i handlingarna …", "en": "Searching the records …"},
+    "ui_error": {
+        "sv": "Frågan kunde inte besvaras just nu (internt fel). Försök igen om en stund.",
+        "en": "The question could not be answered right now (internal error). Please try again shortly.",
+    },
+    "ui_empty_question": {"sv": "Skriv en fråga först.", "en": "Type a question first."},
+    "ui_question_too_long": {
+        "sv": "Frågan är för lång: högst {max} tecken.",
+        "en": "The question is too long: at most {max} characters.",
+    },
+    "ui_helpful": {"sv": "👍 Hjälpsamt", "en": "👍 Helpful"},
+    "ui_not_helpful": {"sv": "👎 Inte hjälpsamt", "en": "👎 Not helpful"},
+    "ui_comment": {"sv": "Kommentar till svaret (valfritt)", "en": "Comment on the answer (optional)"},
+    "ui_feedback_thanks": {"sv": "Tack! Ditt omdöme är sparat.", "en": "Thank you! Your feedback was saved."},
+    "ui_feedback_nothing": {
+        "sv": "Det finns inget svar att bedöma ännu.",
+        "en": "There is no answer to rate yet.",
+    },
+    "ui_language": {"sv": "Språk", "en": "Language"},
+    "ui_date": {"sv": "Datum", "en": "Date"},
+    "ui_authors": {"sv": "Författare", "en": "Authors"},
+    "ui_party": {"sv": "Parti", "en": "Party"},
+    "ui_municipality": {"sv": "Kommun", "en": "Municipality"},
+    "ui_kind": {"sv": "Typ av handling", "en": "Kind of record"},
+    "ui_body": {"sv": "Organ", "en": "Body"},
+    "ui_dnr": {"sv": "Diarienummer", "en": "Reference number"},
+    "ui_doc_id": {"sv": "Fil", "en": "File"},
+    "kind_interpellation": {"sv": "Interpellation", "en": "Interpellation"},
+    "kind_answer": {"sv": "Svar på interpellation", "en": "Answer to an interpellation"},
+    "kind_skrivelse": {"sv": "Skrivelse", "en": "Written question (skrivelse)"},
+    "kind_motion": {"sv": "Motion", "en": "Motion"},
+    "kind_other": {"sv": "Övrigt", "en": "Other"},
+}
+
+
+def t(key: str, language: str, **values: object) -> str:
+    entry = TEXTS[key]
+    text = entry.get(language) or entry["en"]
+    return text.format(**values) if values else text

@@ -1,0 +1,167 @@
+"""documents/ -> parse -> chunk -> embed -> store, incrementally and crash-safely.
+
+The order of writes is what makes an interrupted ingest harmless: a document's
+old chunks go, its new chunks arrive, and only then its document record (the
+commit marker) is written. Chunks that no record vouches for are removed at the
+start of the next run, so a killed ingest leaves nothing half-done behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import chunk_document, make_splitter
+from .config import Settings
+from .embeddings import Embedder, get_embedder
+from .lexical import sync_lexical
+from .parsing import DocumentError, discover, read_document
+from .schema import Chunk, ParsedDocument
+from .store import Store, StoreError
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, reason)
+    chunks: int = 0
+    tokens: int = 0
+    orphans_removed: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.orphans_removed)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.skipped)} unchanged, {len(self.failed)} failed; "
+            f"{self.chunks} chunks embedded in {self.seconds:.1f} s"
+        )
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the model sees: the document title as a header, then the passage.
+
+    The header gives short passages their context (which record, which topic),
+    which measurably helps English questions find Swedish passages; it is not
+    part of the cited span.
+    """
+    title = chunk.metadata.title.strip()
+    return f"{title}\n{chunk.text}" if title else chunk.text
+
+
+@contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time: a second ingest gets a clear message, never a corrupted index."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / "ingest.lock"
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(
+                f"another ingest is already writing to {index_dir}; wait for it to finish and run again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ingest(
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    log = log or (lambda message: print(message, file=sys.stderr))
+    documents_dir = Path(settings.documents)
+    if not documents_dir.is_dir():
+        raise StoreError(
+            f"the documents folder {documents_dir} does not exist; create it or pass --documents"
+        )
+    started = time.perf_counter()
+    report = IngestReport()
+    with ingest_lock(Path(settings.index)):
+        embedder = embedder or get_embedder(
+            settings.model, settings.model_cache, threads=settings.threads, batch_size=settings.batch_size
+        )
+        store = Store(settings)
+        if rebuild:
+            store = _reset(store, settings)
+        store.check_model(embedder.name, embedder.dim)
+        report.orphans_removed = store.remove_orphans()
+        records = store.document_records()
+        paths = discover(documents_dir)
+        seen: set[str] = set()
+        splitter = make_splitter(settings.chunk_tokens)
+        for path in _progress(paths, progress):
+            doc_id = path.relative_to(documents_dir).as_posix()
+            seen.add(doc_id)
+            try:
+                doc = read_document(path, documents_dir)
+            except DocumentError as exc:
+                report.failed.append((doc_id, str(exc)))
+                log(f"skipped {exc}")
+                continue
+            previous = records.get(doc.doc_id)
+            if previous is not None and previous.content_hash == doc.content_hash:
+                report.skipped.append(doc.doc_id)
+                continue
+            _index_document(store, embedder, doc, splitter, report)
+            (report.updated if previous else report.added).append(doc.doc_id)
+        for doc_id in sorted(set(records) - seen):
+            store.delete_document(doc_id)
+            report.removed.append(doc_id)
+        if report.changed or "model" not in store.info:
+            store.set_info(model=embedder.name, dim=embedder.dim)
+            store.bump_version()
+        sync_lexical(store, Path(settings.index) / "lexical")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _index_document(
+    store: Store, embedder: Embedder, doc: ParsedDocument, splitter: object, report: IngestReport
+) -> None:
+    chunks = chunk_document(doc, splitter)  # type: ignore[arg-type]
+    texts = [embedding_text(c) for c in chunks]
+    t0 = time.perf_counter()
+    vectors = embedder.embed_passages(texts)
+    report.embed_seconds += time.perf_counter() - t0
+    report.tokens += sum(embedder.count_tokens(t) for t in texts)
+    store.put_document(doc, chunks, vectors)
+    report.chunks += len(chunks)
+
+
+def _reset(store: Store, settings: Settings) -> Store:
+    for name in (settings.collection, settings.collection + "-documents"):
+        try:
+            store.client.delete_collection(name)
+        except Exception:
+            continue
+    return Store(settings, client=store.client)
+
+
+def _progress(paths: list[Path], enabled: bool | None) -> Iterator[Path]:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield from paths
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(paths, desc="ingest", unit="doc")

@@ -1,0 +1,238 @@
+"""The lexical half of hybrid retrieval: BM25 over Swedish stems and compound parts.
+
+Swedish glues words together (personal + omsättning -> personalomsättningen), so
+a plain stemmer would never let "omsättning" find "personalomsättningen". Every
+long word is therefore also indexed under the corpus words it is built from,
+found by splitting it against the index's own vocabulary (plus the query's
+words at search time). The index is *derived* from the Chroma store: it is
+rebuilt from the store's chunks whenever the store's content version changes,
+so the two can never hold different chunk ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MIN_PART = 4  # shortest compound part worth indexing ("lön", "chef" are borderline; 4 keeps noise low)
+MIN_COMPOUND = 9  # words shorter than this are rarely compounds worth splitting
+LINKING = ("s", "e", "a", "o", "u")  # fogemorfem: arbetsmiljö, kvinnodominerade, ...
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("swedish")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_SWEDISH
+
+    return frozenset(STOPWORDS_SWEDISH)
+
+
+def words(text: str) -> list[str]:
+    return [w for w in WORD.findall(text.casefold()) if w not in stopwords()]
+
+
+def stems(tokens: Iterable[str]) -> list[str]:
+    return list(_stemmer().stemWords(list(tokens)))
+
+
+def split_compound(word: str, vocabulary: frozenset[str] | set[str]) -> list[str]:
+    """The known words a compound ends with and starts with, stemmed.
+
+    Swedish compounds are head-final: the last part carries the meaning
+    (personal|omsättning), so we look for the longest known tail first and then
+    for a known head, allowing a linking letter between them.
+    """
+    if len(word) < MIN_COMPOUND:
+        return []
+    parts: list[str] = []
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        tail = word[cut:]
+        tail_stem = _stemmer().stemWord(tail)
+        if tail_stem not in vocabulary or len(tail_stem) < MIN_PART:
+            continue
+        head = word[:cut]
+        candidates = [head] + [head[:-1] for s in LINKING if head.endswith(s) and len(head) > MIN_PART]
+        for h in candidates:
+            head_stem = _stemmer().stemWord(h)
+            if head_stem in vocabulary and len(head_stem) >= MIN_PART - 1:
+                parts.append(head_stem)
+                break
+        parts.append(tail_stem)
+        break
+    return parts
+
+
+def analyze(text: str, vocabulary: frozenset[str] | set[str]) -> list[str]:
+    """Stems of the text's words, followed by the parts of its compounds."""
+    toks = words(text)
+    out = stems(toks)
+    for word in toks:
+        out.extend(split_compound(word, vocabulary))
+    return out
+
+
+class CompoundLookup:
+    """Finds the indexed compounds that begin or end with a query word.
+
+    This is the other direction of compound matching: a query for "omsättning"
+    should reach "personalomsättningen" even when the corpus never uses
+    "omsättning" on its own. Sorted lists of the terms and of the reversed
+    terms make each lookup a binary search instead of a vocabulary scan.
+    """
+
+    MIN_STEM = 6
+    LIMIT = 8
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.forward = sorted(vocabulary)
+        self.backward = sorted(t[::-1] for t in self.forward)
+
+    def expand(self, stem: str) -> list[str]:
+        if len(stem) < self.MIN_STEM:
+            return []
+        found = [t for t in _with_prefix(self.forward, stem) if t != stem]
+        found += [t[::-1] for t in _with_prefix(self.backward, stem[::-1]) if t != stem[::-1]]
+        return found[: self.LIMIT]
+
+
+def _with_prefix(sorted_terms: list[str], prefix: str) -> list[str]:
+    from bisect import bisect_left
+
+    i = bisect_left(sorted_terms, prefix)
+    out = []
+    while i < len(sorted_terms) and sorted_terms[i].startswith(prefix) and len(out) < CompoundLookup.LIMIT:
+        out.append(sorted_terms[i])
+        i += 1
+    return out
+
+
+@dataclass
+class LexicalIndex:
+    ids: list[str]
+    vocabulary: frozenset[str]
+    version: str = ""
+    _bm25: object = field(default=None, repr=False)
+    _compounds: CompoundLookup | None = field(default=None, repr=False)
+
+    def query_terms(self, query: str) -> list[str]:
+        """The query's stems and compound parts, plus the indexed compounds built on them."""
+        terms = analyze(query, self.vocabulary)
+        if self._compounds is None:
+            self._compounds = CompoundLookup(self._bm25.vocab_dict if self._bm25 else ())  # type: ignore[attr-defined]
+        extra = [t for stem in dict.fromkeys(terms) for t in self._compounds.expand(stem)]
+        return list(dict.fromkeys(terms + extra))
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str], version: str = "") -> LexicalIndex:
+        import bm25s
+
+        base = [stems(words(t)) for t in texts]
+        vocabulary = frozenset(s for doc in base for s in doc)
+        corpus = [
+            doc + [p for w in words(t) for p in split_compound(w, vocabulary)] for doc, t in zip(base, texts)
+        ]
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        if corpus:
+            bm25.index(corpus, show_progress=False)
+        return cls(ids=list(ids), vocabulary=vocabulary, version=version, _bm25=bm25 if corpus else None)
+
+    def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Top ``n`` chunk ids by BM25; ``allowed`` restricts to ids that pass the filters."""
+        if self._bm25 is None or not self.ids:
+            return []
+        return self.search_terms(self.query_terms(query), n, allowed)
+
+    def search_terms(
+        self, terms: Sequence[str], n: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        vocab = self._bm25.vocab_dict  # type: ignore[attr-defined]
+        known = [t for t in terms if t in vocab]
+        if not known:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.fromiter((i in allowed for i in self.ids), dtype=np.float32, count=len(self.ids))
+        scores = self._bm25.get_scores(known, weight_mask=mask)  # type: ignore[attr-defined]
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    # -- persistence -------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write to a temporary folder and swap it in, so readers never see half an index."""
+        folder = Path(folder)
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+        (tmp / "index.json").write_text(
+            json.dumps({"version": self.version, "ids": self.ids, "vocabulary": sorted(self.vocabulary)}),
+            encoding="utf-8",
+        )
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex | None:
+        import bm25s
+
+        meta_path = Path(folder) / "index.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            bm25 = bm25s.BM25.load(str(Path(folder) / "bm25")) if (Path(folder) / "bm25").exists() else None
+        except (OSError, ValueError):
+            return None
+        return cls(
+            ids=meta["ids"], vocabulary=frozenset(meta["vocabulary"]), version=meta["version"], _bm25=bm25
+        )
+
+
+def sync_lexical(store: object, folder: Path, current: LexicalIndex | None = None) -> LexicalIndex:
+    """The lexical index matching the store's content version, rebuilt from the store if stale.
+
+    ``store`` is an ``assistant.store.Store``; the index holds exactly the
+    store's chunk ids because it is made from them and nothing else.
+    """
+    version = store.content_version  # type: ignore[attr-defined]
+    if current is not None and current.version == version:
+        return current
+    loaded = LexicalIndex.load(folder)
+    if loaded is not None and loaded.version == version:
+        return loaded
+    ids: list[str] = []
+    texts: list[str] = []
+    for page_ids, page_texts, page_metas in store.all_chunks():  # type: ignore[attr-defined]
+        ids.extend(page_ids)
+        texts.extend(lexical_text(t, m) for t, m in zip(page_texts, page_metas))
+    index = LexicalIndex.build(ids, texts, version=version)
+    with contextlib.suppress(OSError):  # a read-only replica still serves from memory
+        index.save(folder)
+    return index
+
+
+def lexical_text(text: str, meta: dict) -> str:
+    """The passage plus its document title, so a query naming the topic finds every part of it."""
+    title = str(meta.get("title") or "")
+    return f"{title}\n{text}" if title else text

@@ -1,0 +1,120 @@
+"""Hybrid retrieval: dense and BM25 rankings fused, near-duplicates thinned out.
+
+Dense retrieval crosses languages but blurs exact numbers and names; BM25 is
+exact but monolingual. Weighted reciprocal-rank fusion keeps what each is good
+at without having to calibrate their incomparable scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .lexical import LexicalIndex
+from .schema import Chunk, Filters, Hit
+from .store import Store
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    duplicate_overlap: float = 0.8  # word-set overlap above which a passage repeats one already ranked
+
+
+def fuse(
+    rankings: dict[str, Sequence[str]], weights: dict[str, float], rrf_k: int
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion of several ranked id lists, best first.
+
+    Ties are broken by the best rank the id reached in any list, then by id, so
+    the order is deterministic.
+    """
+    scores: dict[str, float] = {}
+    best: dict[str, int] = {}
+    for name, ranked in rankings.items():
+        weight = weights.get(name, 1.0)
+        for rank, item in enumerate(ranked, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (rrf_k + rank)
+            best[item] = min(best.get(item, rank), rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], kv[0]))
+
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(_TOKEN.findall(text.casefold()))
+
+
+def is_near_duplicate(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+    """True when most words of the shorter passage appear in the other (a quoted question and its answer)."""
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= threshold
+
+
+def diversify(hits: list[Hit], threshold: float) -> list[Hit]:
+    """Drop passages that repeat a better-ranked one, so other documents get the room."""
+    kept: list[Hit] = []
+    seen: list[frozenset[str]] = []
+    for hit in hits:
+        words = _word_set(hit.chunk.text)
+        if any(is_near_duplicate(words, other, threshold) for other in seen):
+            continue
+        kept.append(hit)
+        seen.append(words)
+    return kept
+
+
+def search(
+    question: str,
+    query_vector: np.ndarray | None,
+    *,
+    store: Store,
+    lexical: LexicalIndex | None,
+    k: int,
+    filters: Filters | None = None,
+    mode: str = "hybrid",
+    params: FusionParams = FusionParams(),
+    lexical_terms: Sequence[str] | None = None,
+) -> list[Hit]:
+    if mode not in MODES:
+        raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+    rankings: dict[str, list[str]] = {}
+    chunks: dict[str, Chunk] = {}
+    if mode in ("hybrid", "dense") and query_vector is not None:
+        dense = store.query(query_vector, params.candidates, filters)
+        rankings["dense"] = [c.chunk_id for c, _ in dense]
+        chunks.update((c.chunk_id, c) for c, _ in dense)
+    if mode in ("hybrid", "lexical") and lexical is not None:
+        allowed = set(store.matching_ids(filters)) if filters and not filters.is_empty() else None
+        if lexical_terms is not None:
+            lex = lexical.search_terms(lexical_terms, params.candidates, allowed)
+        else:
+            lex = lexical.search(question, params.candidates, allowed)
+        rankings["lexical"] = [cid for cid, _ in lex]
+    weights = {"dense": params.dense_weight, "lexical": params.lexical_weight}
+    fused = fuse(rankings, weights, params.rrf_k)
+    # Fetch only what can still make the cut, allowing for duplicates that diversify() drops.
+    head = fused[: k * 3]
+    missing = [cid for cid, _ in head if cid not in chunks]
+    chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
+    positions = {name: {cid: r for r, cid in enumerate(ranked, start=1)} for name, ranked in rankings.items()}
+    hits = [
+        Hit(
+            chunk=chunks[cid],
+            score=score,
+            ranks={name: pos[cid] for name, pos in positions.items() if cid in pos},
+        )
+        for cid, score in head
+        if cid in chunks
+    ]
+    return diversify(hits, params.duplicate_overlap)[:k]

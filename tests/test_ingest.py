@@ -1,0 +1,189 @@
+"""Ingest end to end: real files, real models, real Chroma, incremental changes and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.engine import Engine
+from assistant.ingest import ingest
+from assistant.lexical import LexicalIndex
+from assistant.store import Store, StoreError
+
+from .conftest import ANSWER_DOC, KUMLA_DOC
+
+
+def chroma_ids(store: Store) -> set[str]:
+    return {cid for ids, _, _ in store.all_chunks() for cid in ids}
+
+
+def assert_consistent(settings) -> Store:  # type: ignore[no-untyped-def]
+    """Every chunk quotes its document exactly, and the lexical index holds exactly the store's chunks."""
+    store = Store(settings)
+    records = store.document_records()
+    for ids, texts, metas in store.all_chunks():
+        for cid, text, meta in zip(ids, texts, metas):
+            doc = store.get_document(meta["doc_id"])
+            assert doc is not None, f"orphan chunk {cid}"
+            assert doc.text[meta["start"] : meta["end"]] == text
+            assert meta["doc_hash"] == records[meta["doc_id"]].content_hash
+    lexical = LexicalIndex.load(Path(settings.index) / "lexical")
+    assert lexical is not None
+    assert lexical.version == store.content_version
+    assert set(lexical.ids) == chroma_ids(store)
+    assert sum(r.n_chunks for r in records.values()) == store.count()
+    return store
+
+
+@pytest.mark.parametrize("model", ["e5-small", "minilm"])
+def test_ingest_bundled_corpus_then_nothing_to_do(corpus, make_settings, model):
+    settings = make_settings(corpus, model=model)
+    first = ingest(settings, progress=False)
+    assert len(first.added) == 5 and not first.failed
+    assert first.chunks > 10 and first.tokens > first.chunks
+    store = assert_consistent(settings)
+    assert store.info["model"] == model
+
+    second = ingest(settings, progress=False)
+    assert len(second.skipped) == 5
+    assert second.chunks == 0 and second.tokens == 0 and second.embed_seconds == 0
+
+
+def test_chunk_ids_are_stable_across_runs(corpus, make_settings, tmp_path):
+    a = make_settings(corpus, index=tmp_path / "a")
+    b = make_settings(corpus, index=tmp_path / "b")
+    ingest(a, progress=False)
+    ingest(b, progress=False)
+    assert chroma_ids(Store(a)) == chroma_ids(Store(b))
+
+
+def test_add_change_delete_keep_store_and_lexical_in_step(corpus, make_settings):
+    settings = make_settings(corpus)
+    ingest(settings, progress=False)
+
+    (corpus / "new-motion.md").write_text(
+        "# Motion om friskvårdsbidrag\n\nVi föreslår att friskvårdsbidraget höjs till 5000 kronor.\n",
+        encoding="utf-8",
+    )
+    report = ingest(settings, progress=False)
+    assert report.added == ["new-motion.md"] and len(report.skipped) == 5
+    assert_consistent(settings)
+
+    kumla = corpus / KUMLA_DOC
+    kumla.write_text(
+        kumla.read_text(encoding="utf-8") + "\nTillägg: 17 socialsekreterare har slutat.\n", "utf-8"
+    )
+    report = ingest(settings, progress=False)
+    assert report.updated == [KUMLA_DOC]
+    store = assert_consistent(settings)
+    assert "17 socialsekreterare" in store.get_document(KUMLA_DOC).text
+
+    kumla.unlink()
+    report = ingest(settings, progress=False)
+    assert report.removed == [KUMLA_DOC]
+    store = assert_consistent(settings)
+    assert store.get_document(KUMLA_DOC) is None
+    assert not [c for c in chroma_ids(store) if c.startswith(KUMLA_DOC)]
+
+
+def test_bad_files_are_reported_and_the_rest_is_indexed(corpus, make_settings):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
+    (corpus / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    settings = make_settings(corpus)
+    report = ingest(settings, progress=False)
+    failed = dict(report.failed)
+    assert set(failed) == {"empty.txt", "binary.txt", "broken.pdf", "broken.docx"}
+    for name, reason in failed.items():
+        assert name in reason
+    assert len(report.added) == 5
+    assert_consistent(settings)
+
+
+def test_latin1_file_keeps_swedish_letters(corpus, make_settings):
+    text = (
+        "Skrivelse om äldreomsorgen i Örebro\n\n"
+        "Socialnämnden måste åtgärda personalbristen på äldreboendet.\n"
+    )
+    (corpus / "latin1.txt").write_bytes(text.encode("cp1252"))
+    settings = make_settings(corpus)
+    ingest(settings, progress=False)
+    doc = Store(settings).get_document("latin1.txt")
+    assert doc is not None and "måste åtgärda personalbristen på äldreboendet" in doc.text
+
+
+def test_leftovers_of_an_interrupted_ingest_are_removed(corpus, make_settings):
+    """Chunks written without their commit marker (a crash mid-document) vanish on the next run."""
+    settings = make_settings(corpus)
+    ingest(settings, progress=False)
+    store = Store(settings)
+    doc = store.get_document(KUMLA_DOC)
+    store.docs.delete(ids=[KUMLA_DOC])  # the state right before the marker would have been written
+    report = ingest(settings, progress=False)
+    assert report.orphans_removed > 0 and report.added == [KUMLA_DOC]
+    assert Store(settings).get_document(KUMLA_DOC).text == doc.text
+    assert_consistent(settings)
+
+
+def test_asking_with_another_model_than_the_index_was_built_with(corpus, make_settings, tmp_path):
+    index = tmp_path / "shared-index"
+    ingest(make_settings(corpus, model="minilm", index=index), progress=False)
+    with pytest.raises(StoreError, match=r"[Rr]e-ingest"):
+        Engine.open(make_settings(corpus, model="e5-small", index=index))
+
+
+def test_cli_ask_cites_the_measures_against_turnover(tmp_path):
+    env_index = tmp_path / "cli-index"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "ask",
+            "What measures were promised against turnover?",
+            "--json",
+            "--index",
+            str(env_index),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert not data["abstained"]
+    docs = {c["doc_id"] for c in data["citations"]}
+    assert ANSWER_DOC in docs
+    quotes = " ".join(c["quote"] for c in data["citations"])
+    assert "lönesatsningen" in quotes or "specialistsocionomer" in quotes
+    for c in data["citations"]:
+        assert f"[{c['n']}]" in data["answer"]
+        assert c["end"] > c["start"] and c["title"]
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant.cli",
+            "ask",
+            "x",
+            "--where",
+            "colour=blue",
+            "--index",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "colour" in result.stderr and "Traceback" not in result.stderr
