@@ -79,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--root-path", default="", help="sub-path when served behind a reverse proxy")
     p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("feedback", help="work with the feedback users gave in the chat")
+    _common(p)
+    fsub = p.add_subparsers(title="feedback commands")
+    e = fsub.add_parser("export", help="write feedback as gold-format JSON Lines for review")
+    _common(e)
+    e.add_argument("out", type=Path)
+    group = e.add_mutually_exclusive_group()
+    group.add_argument("--helpful", action="store_const", const=True, dest="helpful")
+    group.add_argument("--unhelpful", action="store_const", const=False, dest="helpful")
+    e.set_defaults(handler=cmd_feedback_export)
     return parser
 
 
@@ -175,6 +186,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import run_eval_command
 
     return run_eval_command(args, settings_from(args))
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from .feedback import export_gold
+
+    settings = settings_from(args)
+    count = export_gold(args.out, settings.index, helpful=args.helpful)
+    print(f"wrote {count} question(s) to {args.out}" if isinstance(count, int) else f"wrote {args.out}")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

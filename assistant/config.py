@@ -99,6 +99,14 @@ class Settings:
             "added to the bundled `assistant/data/terms-en-sv.tsv`.",
         },
     )
+    frame_ancestors: str = field(
+        default="",
+        metadata={
+            "env": "FRAME_ANCESTORS",
+            "help": "Origins allowed to show the chat in an iframe, separated by spaces or commas, "
+            "e.g. `https://intranet.example`; the server's own origin always may.",
+        },
+    )
     batch_size: int = field(default=32, metadata={"env": "BATCH_SIZE", "help": "Embedding batch size."})
     threads: int = field(
         default=0,

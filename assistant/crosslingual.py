@@ -26,7 +26,7 @@ def parse_terms(text: str, source: str = "terms") -> dict[str, list[str]]:
         english, sep, swedish = line.partition("\t")
         if not sep or not english.strip() or not swedish.strip():
             raise ValueError(f"{source}:{number}: expected 'english<TAB>swedish, swedish', got {line!r}")
-        key = " ".join(_lemma(w) for w in english.casefold().split())
+        key = " ".join(lemma(w) for w in english.casefold().split())
         table.setdefault(key, [])
         table[key] += [s.strip() for s in swedish.split(",") if s.strip()]
     return table
@@ -47,7 +47,7 @@ def load_terms(extra_file: str = "") -> dict[str, list[str]]:
     return table
 
 
-def _lemma(word: str) -> str:
+def lemma(word: str) -> str:
     """A crude English singular/base form: enough to match a term list, not a linguist."""
     word = word.strip("'")
     if word.endswith("'s"):
@@ -62,7 +62,7 @@ def _lemma(word: str) -> str:
 
 def _variants(word: str) -> list[str]:
     """Base forms to try for a word, e.g. promised -> promise, promis; leaving -> leave."""
-    base = _lemma(word)
+    base = lemma(word)
     out = [base]
     if base.endswith("ed") and len(base) > 4:
         out += [base[:-1], base[:-2]]
@@ -82,7 +82,7 @@ def expand(question: str, table: dict[str, list[str]] | None = None) -> list[str
             if any(used[i : i + size]):
                 continue
             heads = _variants(words[i + size - 1])
-            prefix = " ".join(_lemma(w) for w in words[i : i + size - 1])
+            prefix = " ".join(lemma(w) for w in words[i : i + size - 1])
             for head in heads:
                 key = f"{prefix} {head}".strip()
                 if key in table:

@@ -10,6 +10,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Handlingarna besvarar inte den frågan.",
         "en": "The records do not answer that question.",
     },
+    "not_mentioned": {
+        "sv": "De närmaste styckena nämner inte: {terms}.",
+        "en": "The closest passages do not mention: {terms}.",
+    },
     "possibly_related": {
         "sv": "Möjligen relaterade stycken (inte ett svar):",
         "en": "Possibly related passages (not an answer):",
@@ -71,8 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "Frågan är för lång: högst {max} tecken.",
         "en": "The question is too long: at most {max} characters.",
     },
-    "ui_helpful": {"sv": "👍 Hjälpsamt", "en": "👍 Helpful"},
-    "ui_not_helpful": {"sv": "👎 Inte hjälpsamt", "en": "👎 Not helpful"},
+    "ui_helpful": {"sv": "Hjälpsamt svar", "en": "Helpful answer"},
+    "ui_not_helpful": {"sv": "Inte hjälpsamt", "en": "Not helpful"},
     "ui_comment": {"sv": "Kommentar till svaret (valfritt)", "en": "Comment on the answer (optional)"},
     "ui_feedback_thanks": {"sv": "Tack! Ditt omdöme är sparat.", "en": "Thank you! Your feedback was saved."},
     "ui_feedback_nothing": {

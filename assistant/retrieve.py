@@ -27,6 +27,7 @@ class FusionParams:
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     duplicate_overlap: float = 0.8  # word-set overlap above which a passage repeats one already ranked
+    follow_questions: bool = True
 
 
 def fuse(
@@ -117,4 +118,34 @@ def search(
         for cid, score in head
         if cid in chunks
     ]
-    return diversify(hits, params.duplicate_overlap)[:k]
+    hits = diversify(hits, params.duplicate_overlap)[:k]
+    if params.follow_questions:
+        hits = follow_questions(hits, store, k)
+    return hits
+
+
+def is_question(text: str) -> bool:
+    return text.rstrip().endswith("?")
+
+
+def follow_questions(hits: list[Hit], store: Store, k: int) -> list[Hit]:
+    """Put the passage after a matching question right behind it.
+
+    Answers to interpellations repeat each question and answer it in the next
+    paragraph; the question shares the user's words, the answer often does not
+    ("what measures?" ... "a salary investment in the 2025 pay review"). So a
+    retrieved question brings its answer along, ranked just below it.
+    """
+    questions = [h.chunk for h in hits if is_question(h.chunk.text)]
+    if not questions:
+        return hits
+    following = store.next_chunks(questions)
+    present = {h.chunk.chunk_id for h in hits}
+    out: list[Hit] = []
+    for hit in hits:
+        out.append(hit)
+        nxt = following.get(hit.chunk.chunk_id)
+        if nxt is not None and nxt.chunk_id not in present and not is_question(nxt.text):
+            out.append(Hit(chunk=nxt, score=hit.score, ranks={"follows": hit.ranks.get("dense", 0)}))
+            present.add(nxt.chunk_id)
+    return out[:k]

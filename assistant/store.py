@@ -212,6 +212,22 @@ class Store:
         sims = matrix @ np.asarray(vector, dtype=np.float32)
         return {cid: float(x) for cid, x in zip(got["ids"], sims)}
 
+    def next_chunks(self, chunks: Sequence[Chunk]) -> dict[str, Chunk]:
+        """The chunk that follows each given chunk in its document (for a question, usually its answer)."""
+        out: dict[str, Chunk] = {}
+        for doc_id in {c.doc_id for c in chunks}:
+            got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+            starts = sorted((int(m["start"]), cid) for cid, m in zip(got["ids"], got["metadatas"]))
+            wanted = {c.chunk_id: c.end for c in chunks if c.doc_id == doc_id}
+            following = {}
+            for chunk_id, end in wanted.items():
+                after = [cid for start, cid in starts if start >= end]
+                if after:
+                    following[chunk_id] = after[0]
+            fetched = {c.chunk_id: c for c in self.get_chunks(list(set(following.values())))}
+            out.update((k, fetched[v]) for k, v in following.items() if v in fetched)
+        return out
+
     def query(self, vector: np.ndarray, n: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity, the filter applied inside the store query."""
         total = self.count()

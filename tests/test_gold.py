@@ -27,6 +27,7 @@ RIKSDAGEN = Path(__file__).parents[1].parent / "shared" / "riksdagen-interpellat
 GOLD = REPO / "eval" / "gold.jsonl"
 GOLD_RIKSDAGEN = REPO / "eval" / "gold-riksdagen.jsonl"
 
+
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
     """The riksdagen corpus sits beside the checkout (../shared); its absence is a failure, not a skip."""
     return test

@@ -1,0 +1,111 @@
+"""Retrieval: Swedish compounds, English-to-Swedish expansion, fusion, diversity and filters."""
+
+from __future__ import annotations
+
+from assistant.crosslingual import expand, parse_terms
+from assistant.lexical import LexicalIndex
+from assistant.retrieve import diversify, fuse
+from assistant.schema import Chunk, DocumentMetadata, Filters, Hit
+
+from .conftest import ANSWER_DOC, KUMLA_DOC
+
+TEXTS = {
+    "a": "Den höga personalomsättningen bland socialsekreterarna oroar nämnden.",
+    "b": "Omsättningen av lokaler och it-system har varit besvärlig.",
+    "c": "Lönesatsningen i löneöversynen 2025 ska behålla personalen.",
+    "d": "Äldreomsorgen behöver fler undersköterskor.",
+}
+
+
+def lexical() -> LexicalIndex:
+    return LexicalIndex.build(list(TEXTS), list(TEXTS.values()))
+
+
+def test_a_part_of_a_compound_finds_the_compound() -> None:
+    ids = [cid for cid, _ in lexical().search("omsättning", 4)]
+    assert ids[:2] == ["b", "a"] or ids[:2] == ["a", "b"]
+    assert "d" not in ids
+
+
+def test_a_compound_finds_its_parts_and_inflections() -> None:
+    ids = [cid for cid, _ in lexical().search("personalomsättning", 4)]
+    assert ids[0] == "a"
+    assert lexical().search("satsning på lön", 4)[0][0] == "c"
+
+
+def test_english_question_gets_swedish_terms() -> None:
+    terms = expand("What measures were promised against staff turnover and for salaries?")
+    assert "personalomsättning" in terms and "åtgärder" in terms and "lönesatsning" in terms
+    ids = [cid for cid, _ in lexical().search(" ".join(terms), 4)]
+    assert ids[0] in {"a", "c"}
+
+
+def test_term_list_lines_are_validated() -> None:
+    table = parse_terms("# comment\nsocial workers\tsocialsekreterare, socionom\n")
+    assert table == {"social worker": ["socialsekreterare", "socionom"]}
+    try:
+        parse_terms("no tab here")
+    except ValueError as exc:
+        assert "terms:1" in str(exc)
+    else:
+        raise AssertionError("a line without a tab must be rejected")
+
+
+def test_weighted_rrf_on_a_constructed_case() -> None:
+    rankings = {"dense": ["x", "y", "z"], "lexical": ["y", "w"]}
+    fused = fuse(rankings, {"dense": 1.0, "lexical": 1.0}, rrf_k=60)
+    assert [cid for cid, _ in fused] == ["y", "x", "w", "z"]
+    heavy = fuse(rankings, {"dense": 1.0, "lexical": 0.01}, rrf_k=60)  # y: 1/62 + 0.01/61 < x: 1/61
+    assert heavy[0][0] == "x"
+    assert fuse({"a": ["p", "q"], "b": ["q", "p"]}, {}, 60)[0][0] == "p"  # tie: best rank, then id
+
+
+def test_near_duplicates_do_not_crowd_out_other_documents() -> None:
+    meta = DocumentMetadata()
+    quote = "Hur många socialsekreterare har lämnat sina tjänster totalt under året?"
+    hits = [
+        Hit(Chunk("q#0-10", "question.txt", 0, 10, quote, meta), 0.9),
+        Hit(Chunk("a#0-10", "answer.txt", 0, 10, "Fråga: " + quote, meta), 0.8),
+        Hit(Chunk("o#0-10", "other.txt", 0, 10, "Tjugoen socialsekreterare slutade.", meta), 0.7),
+    ]
+    assert [h.chunk.doc_id for h in diversify(hits, 0.8)] == ["question.txt", "other.txt"]
+
+
+def test_filters_apply_inside_the_store_query(bundled_engine) -> None:
+    for filters in (
+        Filters(municipality="Kumla"),
+        Filters(party="M"),
+        Filters(kind="answer"),
+        Filters(since="2021-01-01", until="2021-12-31"),
+    ):
+        for mode in ("hybrid", "dense", "lexical"):
+            hits = bundled_engine.search(
+                "socialsekreterare personalomsättning", k=20, filters=filters, mode=mode
+            )
+            assert hits, (filters, mode)
+            for hit in hits:
+                m = hit.chunk.metadata
+                if filters.municipality:
+                    assert m.municipality == "Kumla"
+                if filters.party:
+                    assert "M" in m.parties
+                if filters.kind:
+                    assert m.kind == "answer"
+                if filters.since:
+                    assert m.date.startswith("2021")
+
+
+def test_filters_are_matched_case_insensitively(bundled_engine) -> None:
+    normalized = bundled_engine.normalize_filters(Filters(municipality="kumla"))
+    assert normalized.municipality == "Kumla"
+    hits = bundled_engine.search("personalomsättning", filters=normalized)
+    assert {h.chunk.doc_id for h in hits} == {KUMLA_DOC}
+
+
+def test_hybrid_finds_swedish_and_english_questions(bundled_engine) -> None:
+    sv = bundled_engine.search(
+        "Hur många socialsekreterare slutade under perioden januari till november 2024?", k=5
+    )
+    assert ANSWER_DOC in {h.chunk.doc_id for h in sv[:3]}
+    en = bundled_engine.search("How many social workers does Kumla employ in total?", k=5)
+    assert KUMLA_DOC in {h.chunk.doc_id for h in en}
