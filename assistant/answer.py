@@ -20,7 +20,7 @@ from .crosslingual import lemma, load_terms
 from .i18n import t
 from .lexical import analyze, stems, words
 from .retrieve import _word_set, is_near_duplicate
-from .schema import Answer, Citation, Filters, Hit
+from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import split_sentences
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ MAX_PER_PASSAGE = 2
 PASSAGE_MARGIN = 0.05  # passages this far below the best one (cosine) still contribute
 OVERLAP_WEIGHT = 0.04  # how much each question term found in a sentence adds to its passage's cosine
 RELATED_SHOWN = 3
+QUESTION_PENALTY = 0.1
+MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
 # Cosine below which the best passage is "not an answer", per embedding model.
 # Calibrated on the gold sets' unanswerable questions (see eval/README.md).
@@ -116,7 +118,12 @@ def _known(word: str, vocabulary: frozenset[str]) -> bool:
 
 
 def candidate_sentences(hits: Sequence[Hit], terms: set[str], vocabulary: frozenset[str]) -> list[Sentence]:
-    """Sentences of the passages near the top, scored by passage cosine plus question terms they contain."""
+    """Sentences of the passages near the top, scored by passage cosine plus question terms they contain.
+
+    A declarative sentence carries the sentence after it along (one citation
+    for both): records often state the topic in one sentence and the specifics
+    (the figure, the name, the measure) in the next.
+    """
     if not hits:
         return []
     best = max((h.similarity or 0.0) for h in hits)
@@ -126,12 +133,23 @@ def candidate_sentences(hits: Sequence[Hit], terms: set[str], vocabulary: frozen
         if similarity < best - PASSAGE_MARGIN:
             continue
         chunk = hit.chunk
-        for s, e in split_sentences(chunk.text, offset=chunk.start):
+        spans = split_sentences(chunk.text, offset=chunk.start)
+        for i, (s, e) in enumerate(spans):
             text = chunk.text[s - chunk.start : e - chunk.start]
             matched = len(terms & set(analyze(text, vocabulary))) if terms else 0
             relevance = similarity + OVERLAP_WEIGHT * matched - 0.001 * rank
+            if text.rstrip().endswith("?"):
+                relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
+            elif i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
+                e = spans[i + 1][1]
+                text = chunk.text[s - chunk.start : e - chunk.start]
             out.append(Sentence(hit, s, e, text, relevance, rank))
     return out
+
+
+def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
+    text = chunk.text[span[0] - chunk.start : span[1] - chunk.start].strip()
+    return not text.endswith("?") and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
 
 
 def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
@@ -198,6 +216,7 @@ def compose(
     threshold: float,
     vocabulary: frozenset[str] = frozenset(),
     translations: dict[str, list[str]] | None = None,
+    query_terms: Sequence[str] | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``."""
     best = max((h.similarity or 0.0) for h in hits) if hits else 0.0
@@ -208,7 +227,7 @@ def compose(
     if missing:
         yield from _abstain(question, hits, language, missing)
         return
-    terms = set(analyze(question, vocabulary))
+    terms = set(query_terms) if query_terms is not None else set(analyze(question, vocabulary))
     chosen = select_sentences(candidate_sentences(hits, terms, vocabulary))
     citations: list[Citation] = []
     parts = [t("according", language)]
@@ -296,6 +315,7 @@ def stream_answer(
         threshold=threshold,
         vocabulary=engine.lexical.vocabulary,
         translations=load_terms(engine.settings.terms),
+        query_terms=engine.lexical_terms(question),
     ):
         if isinstance(piece, Answer):
             done = time.perf_counter()
@@ -316,6 +336,7 @@ def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answ
         threshold=abstain_threshold(engine.embedder.name),
         vocabulary=engine.lexical.vocabulary,
         translations=load_terms(engine.settings.terms),
+        query_terms=engine.lexical_terms(question),
     )
     return next(p for p in pieces if isinstance(p, Answer))
 

@@ -72,7 +72,7 @@ class Settings:
         default=96,
         metadata={"env": "CHUNK_TOKENS", "help": "Chunk size in tiktoken (cl100k) tokens."},
     )
-    k: int = field(default=8, metadata={"env": "K", "help": "Passages retrieved per question."})
+    k: int = field(default=12, metadata={"env": "K", "help": "Passages retrieved per question."})
     mode: str = field(
         default="hybrid",
         metadata={"env": "MODE", "help": "Retrieval mode: `hybrid`, `dense` or `lexical`."},
@@ -85,10 +85,10 @@ class Settings:
         default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in fusion."}
     )
     lexical_weight: float = field(
-        default=1.0, metadata={"env": "LEXICAL_WEIGHT", "help": "Weight of the BM25 ranking in fusion."}
+        default=0.7, metadata={"env": "LEXICAL_WEIGHT", "help": "Weight of the BM25 ranking in fusion."}
     )
     rrf_k: int = field(
-        default=60,
+        default=30,
         metadata={"env": "RRF_K", "help": "Reciprocal-rank-fusion constant (higher flattens ranks)."},
     )
     terms: str = field(

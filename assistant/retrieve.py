@@ -28,6 +28,7 @@ class FusionParams:
     lexical_weight: float = 1.0
     duplicate_overlap: float = 0.8  # word-set overlap above which a passage repeats one already ranked
     follow_questions: bool = True
+    question_penalty: float = 0.2
 
 
 def fuse(
@@ -104,6 +105,8 @@ def search(
         rankings["lexical"] = [cid for cid, _ in lex]
     weights = {"dense": params.dense_weight, "lexical": params.lexical_weight}
     fused = fuse(rankings, weights, params.rrf_k)
+    if params.question_penalty:
+        fused = demote_questions(fused, chunks, store, params.question_penalty)
     # Fetch only what can still make the cut, allowing for duplicates that diversify() drops.
     head = fused[: k * 3]
     missing = [cid for cid, _ in head if cid not in chunks]
@@ -122,6 +125,31 @@ def search(
     if params.follow_questions:
         hits = follow_questions(hits, store, k)
     return hits
+
+
+def demote_questions(
+    fused: list[tuple[str, float]], chunks: dict[str, Chunk], store: Store, penalty: float
+) -> list[tuple[str, float]]:
+    """Lower passages that only ask: people want the records' answers, not their questions.
+
+    Interpellations and letters are made of questions that share the user's
+    wording; the answer that follows them rarely does. A passage made only of
+    questions keeps a share (1 - penalty) of its score, so it still ranks when
+    nothing answers, and ``follow_questions`` brings its answer along.
+    """
+    head = fused[:60]
+    missing = [cid for cid, _ in head if cid not in chunks]
+    chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
+    scored = [
+        (cid, score * (1 - penalty) if cid in chunks and only_questions(chunks[cid].text) else score)
+        for cid, score in head
+    ]
+    return sorted(scored, key=lambda kv: -kv[1]) + fused[60:]
+
+
+def only_questions(text: str) -> bool:
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s) > 12]
+    return bool(sentences) and all(s.rstrip().endswith("?") for s in sentences[-2:])
 
 
 def is_question(text: str) -> bool:
