@@ -95,7 +95,7 @@ def missing_terms(
     a question about Göteborg is not answered from Kumla's records, while a
     name that retrieval merely ranked low does not silence a real answer.
     """
-    text = " ".join(f"{h.chunk.metadata.title} {h.chunk.text}" for h in hits).casefold()
+    text = " ".join(_searchable(h) for h in hits).casefold()
     compact = re.sub(r"\s", "", text)
     missing = []
     for term in key_terms(question):
@@ -111,6 +111,12 @@ def missing_terms(
             continue
         missing.append(term)
     return missing
+
+
+def _searchable(hit: Hit) -> str:
+    """A passage with what its document's metadata says (a year is often only in the date)."""
+    m = hit.chunk.metadata
+    return " ".join([m.title, m.date, m.dnr, m.municipality, *m.authors, hit.chunk.text])
 
 
 def _known(word: str, vocabulary: frozenset[str]) -> bool:
@@ -304,19 +310,9 @@ def stream_answer(
     history: Sequence[tuple[str, str]] = (),
 ) -> Iterator[str | Answer]:
     started = time.perf_counter()
-    language = lang.detect(question, default="sv")
     hits = engine.search(retrieval_query(question, history), k=k, filters=filters, mode=mode)
     retrieved = time.perf_counter()
-    threshold = abstain_threshold(engine.embedder.name)
-    for piece in compose(
-        question,
-        hits,
-        language=language,
-        threshold=threshold,
-        vocabulary=engine.lexical.vocabulary,
-        translations=load_terms(engine.settings.terms),
-        query_terms=engine.lexical_terms(question),
-    ):
+    for piece in compose_with(engine, question, hits):
         if isinstance(piece, Answer):
             done = time.perf_counter()
             piece.timings_ms = {
@@ -327,9 +323,9 @@ def stream_answer(
         yield piece
 
 
-def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answer:
-    """Compose from hits already retrieved (the evaluator times retrieval and composition apart)."""
-    pieces = compose(
+def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
+    """``compose`` with the engine's model threshold, vocabulary and term list."""
+    return compose(
         question,
         hits,
         language=lang.detect(question, default="sv"),
@@ -338,7 +334,11 @@ def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answ
         translations=load_terms(engine.settings.terms),
         query_terms=engine.lexical_terms(question),
     )
-    return next(p for p in pieces if isinstance(p, Answer))
+
+
+def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answer:
+    """Compose from hits already retrieved (the evaluator times retrieval and composition apart)."""
+    return next(p for p in compose_with(engine, question, hits) if isinstance(p, Answer))
 
 
 def answer(

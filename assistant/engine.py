@@ -66,13 +66,15 @@ class Engine:
 
     # -- retrieval and answers ---------------------------------------------------------
 
-    def fusion_params(self) -> FusionParams:
+    def fusion_params(self, question: str = "") -> FusionParams:
+        """Fusion weights; BM25 counts for less when an English question meets Swedish records."""
         s = self.settings
+        english = bool(question) and language.detect(question, default="sv") == "en"
         return FusionParams(
             candidates=s.candidates,
             rrf_k=s.rrf_k,
             dense_weight=s.dense_weight,
-            lexical_weight=s.lexical_weight,
+            lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
         )
 
     def search(
@@ -97,7 +99,7 @@ class Engine:
             k=k,
             filters=filters,
             mode=mode,
-            params=self.fusion_params(),
+            params=self.fusion_params(question),
             lexical_terms=self.lexical_terms(question) if lexical else None,
         )
         sims = self.store.similarities([h.chunk.chunk_id for h in hits], vector)
