@@ -29,12 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    from .gold import GoldError
     from .parsing import DocumentError
     from .store import StoreError
 
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, StoreError, DocumentError, ValueError, FileNotFoundError) as exc:
+    except (UsageError, StoreError, DocumentError, GoldError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -79,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--root-path", default="", help="sub-path when served behind a reverse proxy")
     p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("bench", help="measure ingest speed, query latency at scale, concurrency and memory")
+    _common(p)
+    p.add_argument("--quick", action="store_true", help="about a minute: bundled corpus plus a small one")
+    p.add_argument(
+        "--json", type=Path, dest="json_out", help="results file (default: INDEX/bench-results.json)"
+    )
+    p.add_argument("--sizes", help="generated corpus sizes in chunks, e.g. 10000,100000 (quick: 2000)")
+    p.add_argument("--questions", type=int, help="questions per corpus and store (default 30; quick 6)")
+    p.add_argument("--no-chroma-server", action="store_true", help="measure the embedded store only")
+    p.add_argument("--keep", action="store_true", help="keep the benchmark's indexes in INDEX/bench-work")
+    p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("feedback", help="work with the feedback users gave in the chat")
     _common(p)
@@ -177,6 +190,7 @@ def render_text(result: Answer) -> str:
         details = " · ".join(x for x in (c.date, who) if x)
         lines.append(f"[{c.n}] {c.title or c.doc_id}" + (f" · {details}" if details else ""))
         lines.append(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        lines.append(f"    \u201c{' '.join(c.quote.split())}\u201d")
     for notice in result.notices:
         lines += ["", notice]
     return "\n".join(lines)
@@ -195,6 +209,15 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     count = export_gold(args.out, settings.index, helpful=args.helpful)
     print(f"wrote {count} question(s) to {args.out}" if isinstance(count, int) else f"wrote {args.out}")
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import BenchError, run_command
+
+    try:
+        return run_command(args, settings_from(args))
+    except BenchError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
