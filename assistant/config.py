@@ -64,6 +64,14 @@ class Settings:
         default="",
         metadata={"env": "CHROMA_TOKEN", "help": "Bearer token for the Chroma server, if it requires one."},
     )
+    chroma_timeout: float = field(
+        default=5.0,
+        metadata={
+            "env": "CHROMA_TIMEOUT",
+            "help": "Seconds to wait for the Chroma server to accept a connection before failing with a "
+            "clear error (a request itself may take up to 120 s).",
+        },
+    )
     collection: str = field(
         default="council-qa",
         metadata={"env": "COLLECTION", "help": "Name of the Chroma collection."},
@@ -87,6 +95,13 @@ class Settings:
     lexical_weight: float = field(
         default=0.7, metadata={"env": "LEXICAL_WEIGHT", "help": "Weight of the BM25 ranking in fusion."}
     )
+    lexical_weight_en: float = field(
+        default=0.7,
+        metadata={
+            "env": "LEXICAL_WEIGHT_EN",
+            "help": "Weight of the BM25 ranking for English questions (matched through the term list).",
+        },
+    )
     rrf_k: int = field(
         default=30,
         metadata={"env": "RRF_K", "help": "Reciprocal-rank-fusion constant (higher flattens ranks)."},
@@ -105,6 +120,63 @@ class Settings:
             "env": "FRAME_ANCESTORS",
             "help": "Origins allowed to show the chat in an iframe, separated by spaces or commas, "
             "e.g. `https://intranet.example`; the server's own origin always may.",
+        },
+    )
+    api_tokens: str = field(
+        default="",
+        metadata={
+            "env": "API_TOKENS",
+            "help": "Turns on authentication for `serve`: comma-separated access tokens, each `token` or "
+            "`name:token` (16+ characters; the name is what the log shows). The API then needs "
+            "`Authorization: Bearer <token>`, the chat a sign-in. `/healthz` stays open.",
+        },
+    )
+    trusted_proxies: str = field(
+        default="",
+        metadata={
+            "env": "TRUSTED_PROXIES",
+            "help": "Addresses or networks of reverse proxies, comma-separated: only their "
+            "X-Forwarded-For/-Proto and user header are believed.",
+        },
+    )
+    user_header: str = field(
+        default="",
+        metadata={
+            "env": "USER_HEADER",
+            "help": "Header in which a trusted proxy names the user it authenticated, e.g. "
+            "`X-Remote-User`; turns on authentication for requests from those proxies.",
+        },
+    )
+    session_secret: str = field(
+        default="",
+        metadata={
+            "env": "SESSION_SECRET",
+            "help": "Key (32+ characters) that signs sign-in cookies, so sessions survive restarts and "
+            "work across replicas; empty: a new random key at every start.",
+        },
+    )
+    rate_limit: str = field(
+        default="",
+        metadata={
+            "env": "RATE_LIMIT",
+            "help": "Requests allowed per client (token, proxy user or address), e.g. `30/minute`, "
+            "`5/second`; over it, a 429 with `Retry-After`. Empty: no limit.",
+        },
+    )
+    log_questions: str = field(
+        default="off",
+        metadata={
+            "env": "LOG_QUESTIONS",
+            "help": "`on` adds the question text to the JSON access log lines; off by default "
+            "because questions can be personal.",
+        },
+    )
+    workers: int = field(
+        default=0,
+        metadata={
+            "env": "WORKERS",
+            "help": "Questions the API answers at the same time (0: one per CPU core, at most 4); "
+            "more wait their turn, which keeps memory flat and latency fair under load.",
         },
     )
     batch_size: int = field(default=32, metadata={"env": "BATCH_SIZE", "help": "Embedding batch size."})

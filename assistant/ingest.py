@@ -121,9 +121,11 @@ def ingest(
             if previous is not None and previous.content_hash == doc.content_hash:
                 report.skipped.append(doc.doc_id)
                 continue
+            _mark_changing(store, report)
             _index_document(store, embedder, doc, splitter, report)
             (report.updated if previous else report.added).append(doc.doc_id)
         for doc_id in sorted(set(records) - seen):
+            _mark_changing(store, report)
             store.delete_document(doc_id)
             report.removed.append(doc_id)
         if report.changed or "model" not in store.info:
@@ -132,6 +134,17 @@ def ingest(
         sync_lexical(store, Path(settings.index) / "lexical")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _mark_changing(store: Store, report: IngestReport) -> None:
+    """Change the content version before the first write of a run.
+
+    Readers rebuild their lexical index when the version differs from theirs;
+    bumping only at the end would let a run killed after some documents were
+    committed leave every reader on a stale index for good.
+    """
+    if not report.changed:
+        store.bump_version()
 
 
 def _index_document(

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import shutil
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MIN_PART = 4  # shortest compound part worth indexing ("lön", "chef" are borderline; 4 keeps noise low)
@@ -143,9 +147,14 @@ class LexicalIndex:
 
         base = [stems(words(t)) for t in texts]
         vocabulary = frozenset(s for doc in base for s in doc)
-        corpus = [
-            doc + [p for w in words(t) for p in split_compound(w, vocabulary)] for doc, t in zip(base, texts)
-        ]
+        parts: dict[str, list[str]] = {}  # a large corpus repeats its words: split each one once
+
+        def split(word: str) -> list[str]:
+            if word not in parts:
+                parts[word] = split_compound(word, vocabulary)
+            return parts[word]
+
+        corpus = [doc + [p for w in words(t) for p in split(w)] for doc, t in zip(base, texts)]
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if corpus:
             bm25.index(corpus, show_progress=False)
@@ -214,13 +223,28 @@ def sync_lexical(store: object, folder: Path, current: LexicalIndex | None = Non
 
     ``store`` is an ``assistant.store.Store``; the index holds exactly the
     store's chunk ids because it is made from them and nothing else.
+
+    Without a ``current`` index (ingest, a server's first question) the
+    rebuild happens now. With one (a running server noticing that another
+    process changed the store) it happens in a background thread while
+    ``current`` keeps answering: at 100k chunks a rebuild takes tens of
+    seconds, and every replica stalling that long after each ingest would be
+    worse than BM25 missing the newest passages for that time (dense
+    retrieval sees them at once, and ids BM25 returns that the store no longer
+    has are dropped by retrieval).
     """
     version = store.content_version  # type: ignore[attr-defined]
     if current is not None and current.version == version:
         return current
+    if current is not None:
+        return _refresh_in_background(store, Path(folder), current, version)
     loaded = LexicalIndex.load(folder)
     if loaded is not None and loaded.version == version:
         return loaded
+    return _rebuild(store, Path(folder), version)
+
+
+def _rebuild(store: object, folder: Path, version: str) -> LexicalIndex:
     ids: list[str] = []
     texts: list[str] = []
     for page_ids, page_texts, page_metas in store.all_chunks():  # type: ignore[attr-defined]
@@ -230,6 +254,59 @@ def sync_lexical(store: object, folder: Path, current: LexicalIndex | None = Non
     with contextlib.suppress(OSError):  # a read-only replica still serves from memory
         index.save(folder)
     return index
+
+
+@dataclass
+class _Refresh:
+    """A background rebuild of one folder's index for one content version."""
+
+    store: object
+    folder: Path
+    version: str
+    result: LexicalIndex | None = None
+    error: Exception | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> _Refresh:
+        self.thread = threading.Thread(target=self._run, name=f"lexical-{self.version[:8]}", daemon=True)
+        self.thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            loaded = LexicalIndex.load(self.folder)  # an ingest on this host may have built it already
+            if loaded is not None and loaded.version == self.version:
+                self.result = loaded
+            else:
+                self.result = _rebuild(self.store, self.folder, self.version)
+        except Exception as exc:  # logged by the caller; the next check starts over
+            self.error = exc
+
+
+_refreshes: dict[tuple[str, str], _Refresh] = {}
+_refreshes_lock = threading.Lock()
+
+
+def _refresh_in_background(store: object, folder: Path, current: LexicalIndex, version: str) -> LexicalIndex:
+    """``current`` until the index for ``version`` is ready, then that one."""
+    key = (str(folder), version)
+    with _refreshes_lock:
+        job = _refreshes.get(key)
+        if job is None:
+            for stale in [k for k in _refreshes if k[0] == key[0]]:  # superseded versions
+                del _refreshes[stale]
+            job = _refreshes[key] = _Refresh(store, folder, version).start()
+        if job.running:
+            return current
+        del _refreshes[key]
+    if job.result is None:
+        log.warning("refreshing the lexical index in %s failed (%s); trying again", folder, job.error)
+        return current
+    return job.result
 
 
 def lexical_text(text: str, meta: dict) -> str:

@@ -1,4 +1,4 @@
-"""ASGI middleware for the server: framing policy, request size and sub-path tolerance.
+"""ASGI middleware for the server: framing policy, request size, sub-path tolerance, client address.
 
 Written as plain ASGI (not Starlette's ``BaseHTTPMiddleware``) because the
 Gradio UI streams answers over server-sent events, which a response-buffering
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -83,15 +84,21 @@ class BodyLimit:
 
     The API's largest valid request is a few kilobytes; reading an unbounded
     body into memory before validation would let one client exhaust the server.
+    ``contains`` limits any path containing that text instead (Gradio's API
+    lives under ``/gradio_api/`` of each mounted chat page).
     """
 
-    def __init__(self, app: ASGIApp, limit: int, prefix: str = "/api/") -> None:
+    def __init__(self, app: ASGIApp, limit: int, prefix: str = "/api/", contains: str = "") -> None:
         self.app = app
         self.limit = limit
         self.prefix = prefix
+        self.contains = contains
+
+    def _applies(self, path: str) -> bool:
+        return self.contains in path if self.contains else path.startswith(self.prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _route_path(scope).startswith(self.prefix):
+        if scope["type"] != "http" or not self._applies(_route_path(scope)):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
@@ -124,15 +131,110 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"error": f"body: request body larger than {limit} bytes", "detail": []}).encode()
+    await send_json(send, 413, {"error": f"body: request body larger than {limit} bytes", "detail": []})
+
+
+# Harmless in JSON, dangerous if a response is ever sniffed, framed or pasted as HTML or script.
+JSON_ESCAPES = (
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
+
+def escape_json(body: bytes) -> bytes:
+    """JSON text with markup characters written as escapes: the same data, never markup."""
+    for raw, escaped in JSON_ESCAPES:
+        body = body.replace(raw, escaped)
+    return body
+
+
+async def send_json(
+    send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A complete JSON response from plain ASGI, in the API's ``{"error", "detail"}`` shape."""
+    body = escape_json(json.dumps(payload, ensure_ascii=False).encode())
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class NoUploads:
+    """Refuses Gradio's file-upload endpoints, which the chat never uses.
+
+    Gradio accepts uploads from anyone into its temporary folder, whatever the
+    app's components; left open, any client could fill the server's disk or use
+    it as a file host. No part of council-qa takes files over HTTP.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and re.search(r"/gradio_api/upload(_progress)?/?$", _route_path(scope)):
+            await send_json(send, 404, {"error": "path: file uploads are not accepted here", "detail": []})
+            return
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class RequestInfo:
+    """What the middleware learns about one request, for the access log.
+
+    Kept in the ASGI scope under ``council_qa`` so every layer (and the
+    endpoints, through ``request.scope``) shares the same object even when a
+    layer copies the scope.
+    """
+
+    peer: str = ""  # the address that connected, before any forwarded-for header
+    user: str | None = None  # set once authenticated
+    auth: str = ""  # how: token, cookie, proxy
+    identified: bool = False
+    question: str | None = None  # set by /api/ask, logged only when COUNCIL_QA_LOG_QUESTIONS is on
+
+
+def request_info(scope: Scope) -> RequestInfo:
+    info = scope.get("council_qa")
+    if not isinstance(info, RequestInfo):
+        info = RequestInfo(peer=client_host(scope))
+        scope["council_qa"] = info
+    return info
+
+
+def client_host(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+class ClientAddress:
+    """Records the connecting address, then applies X-Forwarded-For/-Proto from trusted forwarders only.
+
+    Replaces uvicorn's own proxy-header handling (``serve`` turns that off)
+    because uvicorn overwrites the client address in place: the trusted-proxy
+    user header must be judged by the address that actually connected, not by
+    the one a forwarded-for header claims.
+    """
+
+    def __init__(self, app: ASGIApp, forwarders: list[str]) -> None:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        self.app = ProxyHeadersMiddleware(app, trusted_hosts=forwarders)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            request_info(scope)
+        await self.app(scope, receive, send)
 
 
 class PrefixTolerance:
@@ -167,3 +269,6 @@ def _route_path(scope: Scope) -> str:
     path: str = scope.get("path", "")
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
+
+
+route_path = _route_path

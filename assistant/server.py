@@ -2,16 +2,27 @@
 
 Everything answers through ``Engine.answer``/``stream_answer``, so a citation
 means the same thing in JSON, in the chat and on the command line. The engine
-is synchronous and CPU-bound: endpoints are plain ``def`` functions, which
-FastAPI runs in its thread pool, so a long answer never stalls the event loop
-(and with it the health check and the streaming chat).
+is synchronous and CPU-bound, so it never runs on the event loop (which keeps
+the health check and the streaming chat responsive): the cheap endpoints are
+plain ``def`` functions in FastAPI's thread pool, and ``/api/ask`` answers in a
+small pool of its own, one thread per core. Twenty clients asking at once then
+wait their turn instead of twenty threads fighting over two cores, each growing
+its own allocator arena: latency stays fair and memory flat under load.
+
+In front of everything sit the operational layers (see ``_add_middleware``):
+the client address, the JSON access log, security headers, the optional rate
+limit and authentication, and request size limits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -32,30 +43,77 @@ from .apimodels import (
     ErrorOut,
     unsafe_document_id,
 )
+from .auth import AuthConfig, Authenticate, auth_config, exposure_warning, forwarders, identify
 from .config import Settings
 from .conversations import ConversationMemory
 from .feedback import FeedbackStore, feedback_path
+from .logs import AccessLog, parse_flag
 from .middleware import (
     FRAME_ANCESTORS_ENV,
     BodyLimit,
+    ClientAddress,
+    NoUploads,
     PrefixTolerance,
     SecurityHeaders,
+    escape_json,
     parse_frame_ancestors,
+    request_info,
 )
+from .ratelimit import Rate, RateLimit, parse_rate
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .schema import Answer
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+MAX_UI_BODY = 256 * 1024  # the chat's own requests (question, filters, feedback comment)
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut},
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
     404: {"model": ErrorOut},
     413: {"model": ErrorOut},
     422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
     500: {"model": ErrorOut},
 }
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON whose text contains no ``<``, ``>``, ``&`` or JS line separators, only their escapes.
+
+    The parsed data is identical; but a record's ``<script>`` can then never
+    appear as markup in the response body, whatever a browser, proxy or log
+    viewer later makes of it.
+    """
+
+    def render(self, content: Any) -> bytes:
+        return escape_json(super().render(content))
+
+
+@dataclass(frozen=True)
+class Operations:
+    """The operational settings, parsed and checked before any model is loaded."""
+
+    auth: AuthConfig
+    rate: Rate | None
+    log_questions: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Operations:
+        return cls(
+            auth=auth_config(settings),
+            rate=parse_rate(getattr(settings, "rate_limit", "")),
+            log_questions=parse_flag(getattr(settings, "log_questions", "off"), "COUNCIL_QA_LOG_QUESTIONS"),
+        )
+
+
+def answer_workers(settings: Settings) -> int:
+    """Questions answered at once: the setting, else one per CPU core (at most 4)."""
+    configured = int(getattr(settings, "workers", 0) or 0)
+    return configured if configured > 0 else max(1, min(4, os.cpu_count() or 1))
 
 
 def normalize_root_path(root_path: str | None) -> str:
@@ -75,6 +133,7 @@ def create_app(
     root_path: str = "",
     frame_ancestors: str | None = None,
     with_ui: bool = True,
+    operations: Operations | None = None,
 ) -> FastAPI:
     """The API, the docs and the chat pages (``/`` and ``/embed``) over one engine.
 
@@ -88,6 +147,7 @@ def create_app(
             FRAME_ANCESTORS_ENV, ""
         )
     origins = parse_frame_ancestors(frame_ancestors)
+    operations = operations or Operations.from_settings(settings)
     memory = ConversationMemory()
     feedback = FeedbackStore(feedback_path(settings.index))
 
@@ -96,26 +156,39 @@ def create_app(
         summary="Extractive answers about council records, every sentence quoted and cited.",
         version="0.1.0",
         root_path=root_path,
+        default_response_class=SafeJSONResponse,
     )
     app.state.engine = engine
     app.state.memory = memory
     app.state.feedback = feedback
     _install_error_handlers(app)
 
+    answering = ThreadPoolExecutor(
+        max_workers=answer_workers(settings), thread_name_prefix="council-qa-answer"
+    )
+    app.state.answering = answering
+
+    def answer(body: AskRequest, history: list[tuple[str, str]]) -> Answer:
+        filters = engine.normalize_filters(body.filters.to_filters()) if body.filters else None
+        return engine.answer(body.question, k=body.k, filters=filters, history=history)
+
     @app.post("/api/ask", response_model=AskResponse, responses=ERRORS, tags=["answers"])
-    def ask(body: AskRequest) -> Any:
+    async def ask(body: AskRequest, request: Request) -> Any:
         """Answer a question with verbatim, cited passages.
 
         Send the returned ``conversation_id`` with a follow-up ("och i Stockholm?")
         so the earlier question's subject carries into the search.
         """
+        if operations.log_questions:
+            request_info(request.scope).question = body.question
         conversation_id = body.conversation_id or uuid.uuid4().hex
         history = memory.history(conversation_id)
         try:
-            filters = engine.normalize_filters(body.filters.to_filters()) if body.filters else None
-            result = engine.answer(body.question, k=body.k, filters=filters, history=history)
+            result = await asyncio.get_running_loop().run_in_executor(answering, answer, body, history)
         except Exception:
-            log.exception("answering %r failed", body.question)
+            # The question stays out of the log unless the operator allowed it: it may be personal.
+            shown = repr(body.question) if operations.log_questions else f"({len(body.question)} characters)"
+            log.exception("answering the question %s failed", shown)
             return _error(
                 500, "the question could not be answered because of an internal error; see the server log"
             )
@@ -152,9 +225,11 @@ def create_app(
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
-        """200 when the index answers, 503 when it cannot be reached."""
+        """200 when the index answers, 503 (with what to do) when it cannot be read. Never needs a login."""
         health = engine.health()
-        return JSONResponse(health, status_code=200 if health.get("status") == "ok" else 503)
+        if health.get("status") == "ok":
+            return SafeJSONResponse(health)
+        return SafeJSONResponse({**health, "action": repair_hint(settings)}, status_code=503)
 
     @app.get("/embed", include_in_schema=False)
     def embed_slash() -> RedirectResponse:
@@ -164,10 +239,42 @@ def create_app(
     if with_ui:
         _mount_ui(app, engine, feedback, root_path)
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
-    app.add_middleware(SecurityHeaders, origins=origins)
-    app.add_middleware(PrefixTolerance, root_path=root_path)  # added last: runs first
+    _add_middleware(app, operations, origins, root_path)
+    app.state.operations = operations
     return app
+
+
+def _add_middleware(app: FastAPI, operations: Operations, origins: list[str], root_path: str) -> None:
+    """The layers around the app; each ``add_middleware`` wraps the previous ones, so the last runs first.
+
+    Order of a request: client address (forwarded headers from trusted proxies
+    only) -> sub-path -> access log (so refusals are logged too) -> security
+    headers (on refusals too) -> rate limit (counts failed logins as well) ->
+    authentication -> upload refusal and size limits -> the app.
+    """
+    auth = operations.auth
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit, limit=MAX_UI_BODY, contains="/gradio_api/")
+    app.add_middleware(NoUploads)
+    app.add_middleware(Authenticate, config=auth)
+    if operations.rate is not None:
+        app.add_middleware(RateLimit, rate=operations.rate, identify=lambda scope: identify(auth, scope))
+    app.add_middleware(SecurityHeaders, origins=origins)
+    app.add_middleware(AccessLog, log_questions=operations.log_questions)
+    app.add_middleware(PrefixTolerance, root_path=root_path)
+    app.add_middleware(
+        ClientAddress, forwarders=forwarders(auth, os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+    )
+
+
+def repair_hint(settings: Settings) -> str:
+    """What an operator should do when the index cannot be read (shown by /healthz)."""
+    if settings.chroma_url:
+        return f"check that the Chroma server at {settings.chroma_url} is running and reachable"
+    return (
+        f"if the index at {settings.index} is damaged: stop the server, move that folder aside, "
+        "run `council-qa ingest` to rebuild it, and start the server again"
+    )
 
 
 def _mount_ui(app: FastAPI, engine: Engine, feedback: FeedbackStore, root_path: str) -> None:
@@ -192,7 +299,7 @@ def _mount_ui(app: FastAPI, engine: Engine, feedback: FeedbackStore, root_path: 
 
 
 def _error(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "detail": detail or []}, status_code=status)
+    return SafeJSONResponse({"error": message, "detail": detail or []}, status_code=status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -204,8 +311,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": str(exc.detail), "detail": []}, status_code=exc.status_code, headers=exc.headers
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            # FastAPI's words for a body that is not UTF-8 (or not JSON at all): say which part and why.
+            message = "body: not readable as JSON; send UTF-8 encoded JSON"
+        return SafeJSONResponse(
+            {"error": message, "detail": []}, status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)
@@ -253,19 +364,30 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, root
     import uvicorn
 
     from .engine import Engine
+    from .store import Store
 
     root_path = normalize_root_path(root_path)
     frame_ancestors = getattr(settings, "frame_ancestors", None) or os.environ.get(FRAME_ANCESTORS_ENV, "")
-    parse_frame_ancestors(frame_ancestors)  # a bad value fails now, not after the model has loaded
+    # Bad values fail now, not after the model has loaded.
+    parse_frame_ancestors(frame_ancestors)
+    operations = Operations.from_settings(settings)
+    warning = exposure_warning(host, operations.auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    print(f"council-qa: {operations.auth.describe()}", file=sys.stderr, flush=True)
+    Store(settings)  # an unreadable index is reported (with how to rebuild it) before the slow model load
     engine = Engine.open(settings)
-    app = create_app(engine, settings, root_path=root_path, frame_ancestors=frame_ancestors)
+    app = create_app(
+        engine, settings, root_path=root_path, frame_ancestors=frame_ancestors, operations=operations
+    )
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         root_path=root_path,
         log_level="info",
-        proxy_headers=True,
+        access_log=False,  # replaced by the JSON access log, which never shows query strings
+        proxy_headers=False,  # handled by ClientAddress, which keeps the connecting address
         timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)

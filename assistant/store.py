@@ -16,13 +16,16 @@ lexical index, other ``serve`` replicas) knows when to refresh.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -32,6 +35,12 @@ from .schema import Chunk, DocumentMetadata, Filters, ParsedDocument
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 _GET_PAGE = 5000
+CHROMA_REQUEST_TIMEOUT = 120.0
+"""Seconds a single request to a Chroma server may take (a 5000-chunk write on a busy server is slow)."""
+SERVE_LOCK = "serve.lock"
+
+_held: dict[str, list[Any]] = {}  # lock path -> [open handle, depth], for this process
+_held_lock = threading.Lock()
 
 
 class StoreError(Exception):
@@ -47,28 +56,13 @@ class DocumentRecord:
 
 
 def make_client(settings: Settings) -> Any:
+    """A Chroma client: a server's when ``chroma_url`` is set, else the embedded store in the index folder."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname or "localhost",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                headers=headers,
-                settings=chroma_settings,
-            )
-        except Exception as exc:
-            raise StoreError(
-                f"cannot reach the Chroma server at {settings.chroma_url} ({exc}). "
-                "Start it, or unset COUNCIL_QA_CHROMA_URL to use the embedded store."
-            ) from exc
+        return _http_client(settings)
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     path = Path(settings.index) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     try:
@@ -78,6 +72,144 @@ def make_client(settings: Settings) -> Any:
             f"the index at {path} cannot be opened ({exc}). "
             f"Delete the folder {settings.index} and run `council-qa ingest` to rebuild it."
         ) from exc
+
+
+def _http_client(settings: Settings) -> Any:
+    """A client for a Chroma server that fails within seconds, with a message, when the server is down.
+
+    chromadb 1.5's HTTP client waits forever (its httpx session has no
+    timeout): a stopped or firewalled server would hang ``ask``, ``ingest`` and
+    every ``/healthz``. So the server is probed first with a connect timeout,
+    and the client's session gets the same timeouts for every later request.
+    The token goes through chromadb's own token provider, which sends
+    ``Authorization: Bearer <token>``, what Chroma's token authentication and
+    the usual reverse proxies expect.
+    """
+    from urllib.parse import urlparse
+
+    import chromadb
+    import httpx
+    from chromadb.config import Settings as ChromaSettings
+
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise StoreError(
+            f"COUNCIL_QA_CHROMA_URL={settings.chroma_url!r} is not a server address; "
+            "use http://host:port, e.g. http://127.0.0.1:8000"
+        )
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    base = f"{url.scheme}://{url.hostname}:{port}"
+    timeout = httpx.Timeout(CHROMA_REQUEST_TIMEOUT, connect=settings.chroma_timeout)
+    try:
+        reply = httpx.get(f"{base}/api/v2/heartbeat", timeout=settings.chroma_timeout)
+    except httpx.HTTPError as exc:
+        raise StoreError(
+            f"cannot reach the Chroma server at {settings.chroma_url} within {settings.chroma_timeout:g} s "
+            f"({type(exc).__name__}: {exc}). Start it (`chroma run --path DIR --port {port}`), check the "
+            "address, or unset COUNCIL_QA_CHROMA_URL to use the embedded store."
+        ) from exc
+    if reply.status_code != 200:
+        raise StoreError(
+            f"{settings.chroma_url} answered {reply.status_code} to /api/v2/heartbeat, so it is not a "
+            "Chroma 1.x server (or a proxy in front of it is in the way); check COUNCIL_QA_CHROMA_URL."
+        )
+    auth: dict[str, Any] = {}
+    if settings.chroma_token:
+        auth = {
+            "chroma_client_auth_provider": "chromadb.auth.token_authn.TokenAuthClientProvider",
+            "chroma_client_auth_credentials": settings.chroma_token,
+        }
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False, **auth)
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+        )
+    except Exception as exc:
+        if _is_auth_error(exc):
+            hint = "Check COUNCIL_QA_CHROMA_TOKEN."
+        else:
+            hint = "Is it a Chroma 1.x server? Or unset COUNCIL_QA_CHROMA_URL for the embedded store."
+        raise StoreError(
+            f"the Chroma server at {settings.chroma_url} refused the connection ({exc}). {hint}"
+        ) from exc
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = timeout
+    return client
+
+
+def _is_auth_error(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".casefold()
+    return any(word in text for word in ("auth", "401", "403", "forbidden", "token"))
+
+
+@contextmanager
+def exclusive_index(settings: Settings, role: str) -> Iterator[None]:
+    """Keep other processes out of an embedded index while ``role`` ("serve", "ingest") uses it.
+
+    An embedded Chroma folder is safe for one process only: a server keeps
+    the vector index in memory and would neither see another process's writes
+    nor survive them intact. ``serve`` holds this lock for its lifetime and
+    ``ingest`` for its run, so the second one stops at once with a message
+    saying what to do. Re-entrant within a process (``serve`` builds a missing
+    index through ``ingest``); a Chroma server needs no lock, any number of
+    processes may share it.
+    """
+    if settings.chroma_url:
+        yield
+        return
+    index = Path(settings.index)
+    index.mkdir(parents=True, exist_ok=True)
+    path = index / SERVE_LOCK
+    key = str(path.resolve())
+    with _held_lock:
+        reentrant = key in _held
+        if reentrant:
+            _held[key][1] += 1
+        else:
+            _held[key] = [_acquire(path, role), 1]
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _held[key][1] -= 1
+            if _held[key][1] == 0:
+                handle = _held.pop(key)[0]
+                handle.truncate(0)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
+
+def _acquire(path: Path, role: str) -> IO[str]:
+    # "a+", not "w": that would erase the holder's note before we read it. Closed by the caller.
+    handle = open(path, "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another council-qa process"
+        handle.close()
+        raise StoreError(_in_use_message(path.parent, holder, role)) from None
+    handle.seek(0)
+    handle.truncate(0)
+    handle.write(f"council-qa {role} (pid {os.getpid()})")
+    handle.flush()
+    return handle
+
+
+def _in_use_message(index: Path, holder: str, role: str) -> str:
+    if "serve" not in holder:
+        what = "Wait for it to finish and try again"
+    elif role == "serve":
+        what = "Stop that server, or give this one its own --index"
+    else:
+        what = f"Stop the server, run {role}, then start the server again"
+    return (
+        f"cannot {role}: the index at {index} is in use by {holder}, and an embedded Chroma store is "
+        f"safe for one process only. {what}; or run a Chroma server (`chroma run --path DIR`) and set "
+        "COUNCIL_QA_CHROMA_URL=http://host:port for every command, so ingest and any number of servers "
+        "can share it."
+    )
 
 
 class Store:
@@ -95,8 +227,34 @@ class Store:
 
     # -- model bookkeeping -------------------------------------------------
 
+    def refresh(self) -> None:
+        """Re-read the chunk collection's record from the store: one cheap call.
+
+        chromadb caches a collection's metadata on the Collection object when
+        it is fetched, so without this a long-running ``serve`` would never see
+        the content version another process (an ingest, another replica's
+        host) wrote. A ``--rebuild`` elsewhere recreates the collections under
+        new ids; both are then picked up again.
+        """
+        from chromadb.errors import NotFoundError
+
+        try:
+            fresh = self.client.get_collection(self.settings.collection, embedding_function=None)
+        except NotFoundError:
+            return  # being rebuilt right now; the old handle serves until the new one exists
+        if fresh.id != self.chunks.id:
+            try:
+                self.docs = self.client.get_collection(
+                    self.settings.collection + "-documents", embedding_function=None
+                )
+            except NotFoundError:
+                return
+        self.chunks = fresh
+
     @property
     def info(self) -> dict[str, Any]:
+        """The chunk collection's metadata (model, dim, content version) as the store has it now."""
+        self.refresh()
         return dict(self.chunks.metadata or {})
 
     def check_model(self, model: str, dim: int) -> None:
@@ -156,12 +314,37 @@ class Store:
                 documents=[c.text for c in batch],
                 metadatas=[_chunk_meta(c, doc.content_hash) for c in batch],
             )
-        meta = {
-            "content_hash": doc.content_hash,
-            "n_chunks": len(chunks),
-            "metadata": json.dumps(doc.metadata.to_dict(), ensure_ascii=False),
-        }
+        meta = _doc_meta(doc, len(chunks))
         self.docs.upsert(ids=[doc.doc_id], embeddings=[[1.0]], documents=[doc.text], metadatas=[meta])
+
+    def add_documents(self, items: Sequence[tuple[ParsedDocument, Sequence[Chunk], np.ndarray]]) -> None:
+        """Add many new documents in few round trips: all their chunks, then all their records.
+
+        For bulk loads into an empty store (the benchmark's 100k-chunk corpora):
+        ``put_document`` costs three calls per document, which over HTTP is most
+        of the time. The order keeps the commit-marker guarantee: a record is
+        written only after every chunk it vouches for.
+        """
+        chunks = [c for _, doc_chunks, _ in items for c in doc_chunks]
+        hashes = [doc.content_hash for doc, doc_chunks, _ in items for _ in doc_chunks]
+        if chunks:
+            vectors = np.concatenate([np.asarray(v, dtype=np.float32) for _, c, v in items if len(c)])
+            for start in range(0, len(chunks), _GET_PAGE):
+                end = start + _GET_PAGE
+                self.chunks.add(
+                    ids=[c.chunk_id for c in chunks[start:end]],
+                    embeddings=vectors[start:end],
+                    documents=[c.text for c in chunks[start:end]],
+                    metadatas=[_chunk_meta(c, h) for c, h in zip(chunks[start:end], hashes[start:end])],
+                )
+        for start in range(0, len(items), _GET_PAGE):
+            batch = items[start : start + _GET_PAGE]
+            self.docs.upsert(
+                ids=[doc.doc_id for doc, _, _ in batch],
+                embeddings=[[1.0]] * len(batch),
+                documents=[doc.text for doc, _, _ in batch],
+                metadatas=[_doc_meta(doc, len(c)) for doc, c, _ in batch],
+            )
 
     def delete_document(self, doc_id: str) -> None:
         self.docs.delete(ids=[doc_id])
@@ -187,6 +370,25 @@ class Store:
 
     def count(self) -> int:
         return self.chunks.count()
+
+    def ping(self) -> None:
+        """Raise ``StoreError`` within ``chroma_timeout`` seconds when a Chroma server does not answer.
+
+        For health checks: a store call would wait up to ``CHROMA_REQUEST_TIMEOUT``
+        on a server that accepts connections but has stopped answering.
+        """
+        if not self.settings.chroma_url:
+            return
+        import httpx
+
+        url = self.settings.chroma_url.rstrip("/") + "/api/v2/heartbeat"
+        try:
+            httpx.get(url, timeout=self.settings.chroma_timeout).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise StoreError(
+                f"the Chroma server at {self.settings.chroma_url} does not answer "
+                f"({type(exc).__name__}: {exc}); check that it is running"
+            ) from exc
 
     def all_chunks(self) -> Iterator[tuple[list[str], list[str], list[dict[str, Any]]]]:
         """Every chunk's id, text and metadata, in pages (for building the lexical index)."""
@@ -229,14 +431,16 @@ class Store:
         return out
 
     def query(self, vector: np.ndarray, n: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity, the filter applied inside the store query."""
-        total = self.count()
-        if total == 0:
-            return []
+        """Nearest chunks by cosine similarity, the filter applied inside the store query.
+
+        No ``count()`` first: Chroma 1.x returns fewer results when fewer exist
+        (none from an empty store), and counting cost 15 ms per question at 100k
+        chunks, a round trip more with a Chroma server.
+        """
         where = where_clause(filters)
         got = self.chunks.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(n, total),
+            n_results=n,
             where=where,
             include=["documents", "metadatas", "distances"],
         )
@@ -317,6 +521,14 @@ def _chunk_meta(chunk: Chunk, doc_hash: str) -> dict[str, Any]:
     if m.parties:
         meta["parties"] = list(m.parties)
     return meta
+
+
+def _doc_meta(doc: ParsedDocument, n_chunks: int) -> dict[str, Any]:
+    return {
+        "content_hash": doc.content_hash,
+        "n_chunks": n_chunks,
+        "metadata": json.dumps(doc.metadata.to_dict(), ensure_ascii=False),
+    }
 
 
 def chunk_from_meta(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
