@@ -362,6 +362,8 @@ class Store:
                 record = records.get(str(meta.get("doc_id")))
                 if record is None or record.content_hash != meta.get("doc_hash"):
                     orphans.append(chunk_id)
+        if orphans:
+            self.bump_version()  # first: a run killed midway must not leave BM25 looking current
         for start in range(0, len(orphans), _GET_PAGE):
             self.chunks.delete(ids=orphans[start : start + _GET_PAGE])
         return len(orphans)

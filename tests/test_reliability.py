@@ -322,24 +322,15 @@ def test_ingest_killed_in_each_phase_then_completes_with_every_document_once(
     )
 
 
-def test_ingest_stopped_after_writing_before_the_version_bump(
-    small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In-process: the run is stopped by an exception exactly where a SIGKILL would land (after the last
-    commit marker, before the closing bookkeeping), which is all this state needs and costs no model load."""
-    documents = tmp_path / "documents"
-    names = sorted(os.listdir(small_corpus))
-    shutil.copytree(small_corpus, documents, ignore=shutil.ignore_patterns(*names[4:]))
-    settings = Settings.from_env(documents=documents, index=tmp_path / "index", model=CRASH_MODEL)
-    ingest(settings, progress=False)
-    changed = documents / names[0]
-    changed.write_text(
-        changed.read_text(encoding="utf-8") + "\nTillägg: nämnden har beslutat om 17 nya tjänster.\n", "utf-8"
-    )
+class Killed(BaseException):
+    """Raised exactly where a SIGKILL would land."""
 
-    class Killed(BaseException):
-        pass
 
+def ingest_stopped_before_bookkeeping(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ingest stopped after its last commit marker, before its closing bookkeeping (the version bump).
+
+    In-process, by an exception at that point: that is all this state needs, and it costs no model load.
+    """
     real_set_info = Store.set_info
 
     def set_info(self: Store, **values: object) -> None:
@@ -351,8 +342,42 @@ def test_ingest_stopped_after_writing_before_the_version_bump(
     with pytest.raises(Killed):
         ingest(settings, progress=False)
     monkeypatch.undo()
+
+
+def four_documents(small_corpus: Path, tmp_path: Path) -> tuple[Settings, list[Path]]:
+    documents = tmp_path / "documents"
+    names = sorted(os.listdir(small_corpus))
+    shutil.copytree(small_corpus, documents, ignore=shutil.ignore_patterns(*names[4:]))
+    settings = Settings.from_env(documents=documents, index=tmp_path / "index", model=CRASH_MODEL)
     ingest(settings, progress=False)
-    assert_each_document_once(settings, documents)
+    return settings, [documents / name for name in names[:4]]
+
+
+def append(path: Path) -> None:
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nTillägg: nämnden har beslutat om 17 nya tjänster.\n", "utf-8"
+    )
+
+
+def test_ingest_stopped_after_writing_before_the_version_bump(
+    small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, paths = four_documents(small_corpus, tmp_path)
+    append(paths[0])
+    ingest_stopped_before_bookkeeping(settings, monkeypatch)
+    ingest(settings, progress=False)
+    assert_each_document_once(settings, Path(settings.documents))
+
+
+def test_ingest_stopped_after_removing_leftovers_and_writing(
+    small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, paths = four_documents(small_corpus, tmp_path)
+    Store(settings).docs.delete(ids=[paths[1].name])  # an earlier crash before this record's commit marker
+    append(paths[0])
+    ingest_stopped_before_bookkeeping(settings, monkeypatch)  # removes the leftovers, rewrites both
+    ingest(settings, progress=False)
+    assert_each_document_once(settings, Path(settings.documents))
 
 
 # -- broken and missing indexes --------------------------------------------------------------------------
