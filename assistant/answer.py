@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import language as lang
-from .crosslingual import lemma, load_terms
+from .crosslingual import expand_groups, lemma, load_terms
 from .i18n import t
 from .lexical import analyze, stems, words
+from .metadata import party_code
 from .retrieve import _word_set, is_near_duplicate
 from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import split_sentences
@@ -28,9 +29,14 @@ if TYPE_CHECKING:
 
 MAX_SENTENCES = 5
 MAX_PER_PASSAGE = 2
-PASSAGE_MARGIN = 0.05  # passages this far below the best one (cosine) still contribute
-OVERLAP_WEIGHT = 0.04  # how much each question term found in a sentence adds to its passage's cosine
+PASSAGE_MARGIN = 0.03  # passages this far below the best one (cosine) still contribute
+COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
+RELEVANCE_MARGIN = 1.0  # sentences this far below the best one are not quoted
 RELATED_SHOWN = 3
+ASKED_MIN_COVERAGE = 0.5  # a question of the records holding this share of the question's terms ...
+ASKED_RATIO = 0.3  # ... while no statement holds this fraction of that: asked there, answered nowhere
+FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the question asks for one
+FIGURE_FOCUS = 0.8  # statements this close to the best coverage must give the figure a question asks for
 QUESTION_PENALTY = 0.1
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
@@ -48,6 +54,8 @@ class Sentence:
     text: str
     relevance: float
     rank: int  # rank of its passage in the retrieval
+    coverage: float = 0.0  # share of the question's term weight the sentence itself contains
+    asks: bool = False  # the sentence is a question (an interpellation's, say), not a statement
 
 
 def abstain_threshold(model: str, configured: float | None = None) -> float:
@@ -82,6 +90,39 @@ def key_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+_QUANTITY_QUESTION = re.compile(
+    r"\b(?:how (?:many|much|large|big|long|high|great|often)"
+    r"|what (?:share|proportion|percentage|number|amount)"
+    r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
+    re.IGNORECASE,
+)
+_QUANTITY_WORDS = frozenset(
+    (
+        "två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton sexton sjutton arton nitton "
+        "tjugo trettio fyrtio femtio sextio sjuttio åttio nittio hundra tusen miljon miljoner miljard "
+        "miljarder hälften halva dubbelt procent procentenheter two three four five six seven eight nine ten "
+        "eleven twelve fifteen twenty thirty forty fifty hundred thousand million millions billion half "
+        "double percent"
+    ).split()
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def asks_for_quantity(question: str) -> bool:
+    """A "how many" or "hur stort" question wants a figure: a passage without one is no answer."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+def states_quantity(text: str, question: str = "") -> bool:
+    """Whether ``text`` gives a figure other than a year or one the question itself names."""
+    named = {m.group(0).replace(" ", "") for m in _NUMBER.finditer(question)}
+    for match in _NUMBER.finditer(text):
+        number = match.group(0).replace(" ", "")
+        if number not in named and not _YEAR.fullmatch(number):
+            return True
+    return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
+
+
 def missing_terms(
     question: str,
     hits: Sequence[Hit],
@@ -96,17 +137,20 @@ def missing_terms(
     name that retrieval merely ranked low does not silence a real answer.
     """
     text = " ".join(_searchable(h) for h in hits).casefold()
-    compact = re.sub(r"\s", "", text)
+    numbers = {m.group(0).replace(" ", "") for m in _NUMBER.finditer(text)}
+    parties = {p for h in hits for p in h.chunk.metadata.parties}
     missing = []
     for term in key_terms(question):
         folded = term.casefold()
         if re.fullmatch(r"[\d,.]+", folded):
-            if folded not in compact:
+            if folded not in numbers:  # whole numbers: "21" is not found in "2021"
                 missing.append(term)
             continue
         alternatives = [folded, *(translations or {}).get(lemma(folded), [])]
         if any(alt.casefold() in text for alt in alternatives):
             continue
+        if any(party_code(alt) in parties for alt in alternatives if party_code(alt)):
+            continue  # "the Liberals" wrote a letter signed "(M, L)"
         if vocabulary and any(_known(alt, vocabulary) for alt in alternatives):
             continue
         missing.append(term)
@@ -123,16 +167,35 @@ def _known(word: str, vocabulary: frozenset[str]) -> bool:
     return any(stem in vocabulary for stem in stems(words(word)))
 
 
-def candidate_sentences(hits: Sequence[Hit], terms: set[str], vocabulary: frozenset[str]) -> list[Sentence]:
-    """Sentences of the passages near the top, scored by passage cosine plus question terms they contain.
+TermGroups = list[tuple[frozenset[str], float]]
+"""The question's index terms as (alternatives, weight): a sentence matches a group with any one of them."""
 
-    A declarative sentence carries the sentence after it along (one citation
-    for both): records often state the topic in one sentence and the specifics
-    (the figure, the name, the measure) in the next.
+
+def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> float:
+    """Share of the question's term weight that ``text`` contains, 0..1."""
+    total = sum(w for _, w in groups)
+    if total <= 0:
+        return 0.0
+    found = set(analyze(text, vocabulary))
+    return sum(w for alternatives, w in groups if alternatives & found) / total
+
+
+def candidate_sentences(
+    hits: Sequence[Hit], groups: TermGroups, vocabulary: frozenset[str], question: str = ""
+) -> list[Sentence]:
+    """Sentences of the passages near the top, scored by passage cosine plus the question terms they hold.
+
+    Terms count by their idf: in records about social workers' turnover,
+    "socialsekreterare" is in every passage and tells nothing, while "december"
+    or "saknas" singles out the sentence that answers "how many were missing in
+    December". A declarative sentence carries the sentence after it along (one
+    citation for both): records often state the topic in one sentence and the
+    specifics (the figure, the name, the measure) in the next.
     """
     if not hits:
         return []
     best = max((h.similarity or 0.0) for h in hits)
+    wants_figure = asks_for_quantity(question)
     out: list[Sentence] = []
     for rank, hit in enumerate(hits, start=1):
         similarity = hit.similarity or 0.0
@@ -142,14 +205,18 @@ def candidate_sentences(hits: Sequence[Hit], terms: set[str], vocabulary: frozen
         spans = split_sentences(chunk.text, offset=chunk.start)
         for i, (s, e) in enumerate(spans):
             text = chunk.text[s - chunk.start : e - chunk.start]
-            matched = len(terms & set(analyze(text, vocabulary))) if terms else 0
-            relevance = similarity + OVERLAP_WEIGHT * matched - 0.001 * rank
-            if text.rstrip().endswith("?"):
+            coverage = term_coverage(text, groups, vocabulary)
+            relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
+            asks = text.rstrip().endswith("?")
+            if asks:
                 relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
-            elif i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
-                e = spans[i + 1][1]
-                text = chunk.text[s - chunk.start : e - chunk.start]
-            out.append(Sentence(hit, s, e, text, relevance, rank))
+            else:
+                if i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
+                    e = spans[i + 1][1]
+                    text = chunk.text[s - chunk.start : e - chunk.start]
+                if wants_figure and states_quantity(text, question):
+                    relevance += FIGURE_BONUS
+            out.append(Sentence(hit, s, e, text, relevance, rank, coverage, asks))
     return out
 
 
@@ -163,8 +230,10 @@ def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
     chosen: list[Sentence] = []
     seen: list[frozenset[str]] = []
     per_passage: dict[str, int] = {}
-    for sentence in sorted(candidates, key=lambda s: -s.relevance):
-        if len(chosen) >= MAX_SENTENCES:
+    ranked = sorted(candidates, key=lambda s: -s.relevance)
+    floor = ranked[0].relevance - RELEVANCE_MARGIN if ranked else 0.0
+    for sentence in ranked:
+        if len(chosen) >= MAX_SENTENCES or sentence.relevance < floor:
             break
         chunk_id = sentence.hit.chunk.chunk_id
         if per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
@@ -222,7 +291,7 @@ def compose(
     threshold: float,
     vocabulary: frozenset[str] = frozenset(),
     translations: dict[str, list[str]] | None = None,
-    query_terms: Sequence[str] | None = None,
+    term_groups: TermGroups | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``."""
     best = max((h.similarity or 0.0) for h in hits) if hits else 0.0
@@ -233,8 +302,14 @@ def compose(
     if missing:
         yield from _abstain(question, hits, language, missing)
         return
-    terms = set(query_terms) if query_terms is not None else set(analyze(question, vocabulary))
-    chosen = select_sentences(candidate_sentences(hits, terms, vocabulary))
+    if term_groups is None:
+        term_groups = [(frozenset([term]), 1.0) for term in dict.fromkeys(analyze(question, vocabulary))]
+    candidates = candidate_sentences(hits, term_groups, vocabulary, question)
+    gap = evidence_gap(question, candidates)
+    if gap:
+        yield from _abstain(question, hits, language, reason=gap)
+        return
+    chosen = select_sentences(candidates)
     citations: list[Citation] = []
     parts = [t("according", language)]
     yield parts[0]
@@ -255,13 +330,40 @@ def compose(
     )
 
 
+def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
+    """Why passages that look close still do not answer: ``asked_not_answered``, ``no_figure`` or None.
+
+    Interpellations are questions: a record often *asks* exactly what the user
+    asks ("what has the analysis shown?") without any record answering it. When
+    the question's terms are found in a question of the records far more fully
+    than in any statement, that is what happened. And a "how many" question is
+    not answered by statements on the subject that give no figure.
+    """
+    statements = [c for c in candidates if not c.asks]
+    best_statement = max((c.coverage for c in statements), default=0.0)
+    best_asked = max((c.coverage for c in candidates if c.asks), default=0.0)
+    if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
+        return "asked_not_answered"
+    if asks_for_quantity(question):
+        focus = [c for c in statements if c.coverage >= FIGURE_FOCUS * best_statement]
+        if not any(states_quantity(c.text, question) for c in focus):
+            return "no_figure"
+    return None
+
+
 def _abstain(
-    question: str, hits: Sequence[Hit], language: str, missing: Sequence[str] = ()
+    question: str,
+    hits: Sequence[Hit],
+    language: str,
+    missing: Sequence[str] = (),
+    reason: str = "",
 ) -> Iterator[str | Answer]:
     """Say plainly that the records do not answer, and show the nearest passages as such."""
     parts = [t("no_answer", language)]
     if missing:
         parts.append(" " + t("not_mentioned", language, terms=", ".join(missing)))
+    if reason:
+        parts.append(" " + t(reason, language))
     related: list[Citation] = []
     if hits:
         parts.append("\n\n" + t("possibly_related", language))
@@ -312,7 +414,10 @@ def stream_answer(
     started = time.perf_counter()
     hits = engine.search(retrieval_query(question, history), k=k, filters=filters, mode=mode)
     retrieved = time.perf_counter()
-    for piece in compose_with(engine, question, hits):
+    from . import llm  # the optional LLM mode (COUNCIL_QA_LLM); it falls back to compose_with itself
+
+    composer = llm.compose_llm if llm.enabled(engine.settings) else compose_with
+    for piece in composer(engine, question, hits):
         if isinstance(piece, Answer):
             done = time.perf_counter()
             piece.timings_ms = {
@@ -332,8 +437,23 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         threshold=abstain_threshold(engine.embedder.name),
         vocabulary=engine.lexical.vocabulary,
         translations=load_terms(engine.settings.terms),
-        query_terms=engine.lexical_terms(question),
+        term_groups=question_terms(engine, question),
     )
+
+
+def question_terms(engine: Engine, question: str) -> TermGroups:
+    """The question's index terms weighted by idf; an English word's Swedish alternatives form one group.
+
+    A group weighs as much as its rarest member that the records contain.
+    """
+    vocabulary = engine.lexical.vocabulary
+    groups = [[term] for term in dict.fromkeys(analyze(question, vocabulary))]
+    if lang.detect(question, default="sv") == "en":
+        table = load_terms(engine.settings.terms)
+        groups += [analyze(" ".join(alts), vocabulary) for alts in expand_groups(question, table)]
+    idf = engine.lexical.idf({t for group in groups for t in group})
+    weighted = [(frozenset(g), max((idf[t] for t in g), default=0.0)) for g in groups if g]
+    return [(g, w) for g, w in weighted if w > 0]
 
 
 def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answer:

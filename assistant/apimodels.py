@@ -115,11 +115,17 @@ class CitationOut(BaseModel):
 
 class AskResponse(BaseModel):
     question: str
-    answer: str = Field(description="Every sentence is a verbatim quote followed by its citation [n].")
+    answer: str = Field(
+        description="Every sentence is a verbatim quote followed by its citation [n]; with COUNCIL_QA_LLM "
+        "set, sentences written by a language model, each checked against the passage its [n] cites."
+    )
     language: str
     abstained: bool
     citations: list[CitationOut]
-    notices: list[str]
+    notices: list[str] = Field(
+        description="What the reader should know about this answer, in its language: that a language "
+        "model wrote it, sentences it removed, or why the model could not be used."
+    )
     timings_ms: dict[str, float]
     conversation_id: str
 

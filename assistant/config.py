@@ -89,17 +89,33 @@ class Settings:
         default=50,
         metadata={"env": "CANDIDATES", "help": "Candidates each retriever contributes before fusion."},
     )
+    fusion: str = field(
+        default="cc",
+        metadata={
+            "env": "FUSION",
+            "help": "How hybrid retrieval combines its halves: `cc` (cosine plus `LEXICAL_BOOST` times "
+            "BM25 relative to the question's best) or `rrf` (weighted reciprocal-rank fusion).",
+        },
+    )
+    lexical_boost: float = field(
+        default=0.02,
+        metadata={
+            "env": "LEXICAL_BOOST",
+            "help": "With `cc` fusion: what the question's best BM25 match adds to a passage's cosine.",
+        },
+    )
     dense_weight: float = field(
-        default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in fusion."}
+        default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in `rrf` fusion."}
     )
     lexical_weight: float = field(
-        default=0.7, metadata={"env": "LEXICAL_WEIGHT", "help": "Weight of the BM25 ranking in fusion."}
+        default=0.7, metadata={"env": "LEXICAL_WEIGHT", "help": "Weight of the BM25 ranking in `rrf` fusion."}
     )
     lexical_weight_en: float = field(
         default=0.7,
         metadata={
             "env": "LEXICAL_WEIGHT_EN",
-            "help": "Weight of the BM25 ranking for English questions (matched through the term list).",
+            "help": "Weight of the BM25 ranking in `rrf` fusion for English questions (matched "
+            "through the term list).",
         },
     )
     rrf_k: int = field(
@@ -112,6 +128,55 @@ class Settings:
             "env": "TERMS",
             "help": "Extra English-Swedish term list (TSV) for cross-language lexical matching, "
             "added to the bundled `assistant/data/terms-en-sv.tsv`.",
+        },
+    )
+    llm: str = field(
+        default="off",
+        metadata={
+            "env": "LLM",
+            "help": "Answer mode: `off` (extractive quotes only), `openai` (a language model on any "
+            "OpenAI-compatible server: vLLM, llama.cpp's server, LM Studio, a hosted API) or `ollama`; "
+            "generated sentences are kept only where the cited passages support them.",
+        },
+    )
+    llm_url: str = field(
+        default="",
+        metadata={
+            "env": "LLM_URL",
+            "help": "The language model's server: for `openai` the API base, e.g. "
+            "`http://127.0.0.1:8000/v1` (required); for `ollama` default `http://127.0.0.1:11434`.",
+        },
+    )
+    llm_model: str = field(
+        default="",
+        metadata={
+            "env": "LLM_MODEL",
+            "help": "Model name as the server knows it, e.g. `qwen2.5:7b-instruct`.",
+        },
+    )
+    llm_api_key: str = field(
+        default="",
+        repr=False,
+        metadata={
+            "env": "LLM_API_KEY",
+            "help": "API key sent as `Authorization: Bearer <key>`, if the server requires one.",
+        },
+    )
+    llm_timeout: float = field(
+        default=30.0,
+        metadata={
+            "env": "LLM_TIMEOUT",
+            "help": "Seconds to wait for the language model; slower, failing or unreachable, the answer "
+            "is the extractive one with a notice.",
+        },
+    )
+    llm_min_support: float = field(
+        default=-1.0,
+        metadata={
+            "env": "LLM_MIN_SUPPORT",
+            "help": "Cosine between a generated sentence and the passage it cites below which the "
+            "sentence is removed; negative: the value calibrated for the embedding model (0.83 for "
+            "e5-small).",
         },
     )
     frame_ancestors: str = field(
@@ -167,8 +232,8 @@ class Settings:
         default="off",
         metadata={
             "env": "LOG_QUESTIONS",
-            "help": "`on` adds the question text to the JSON access log lines; off by default "
-            "because questions can be personal.",
+            "help": "`on` adds the question text to the JSON access log lines (and logs each chat "
+            "question as a line of its own); off by default because questions can be personal.",
         },
     )
     workers: int = field(
@@ -182,7 +247,11 @@ class Settings:
     batch_size: int = field(default=32, metadata={"env": "BATCH_SIZE", "help": "Embedding batch size."})
     threads: int = field(
         default=0,
-        metadata={"env": "THREADS", "help": "CPU threads for embedding (0: all cores)."},
+        metadata={
+            "env": "THREADS",
+            "help": "CPU threads for embedding (0: all cores; in `serve`, the cores shared among the "
+            "questions it answers at once, e.g. one each on two cores).",
+        },
     )
 
     @classmethod

@@ -73,9 +73,18 @@ def _variants(word: str) -> list[str]:
 
 def expand(question: str, table: dict[str, list[str]] | None = None) -> list[str]:
     """Swedish terms for the English words and phrases of ``question``, longest phrases first."""
+    return list(dict.fromkeys(t for group in expand_groups(question, table) for t in group))
+
+
+def expand_groups(question: str, table: dict[str, list[str]] | None = None) -> list[list[str]]:
+    """The Swedish alternatives of each English word or phrase of ``question`` that the list knows.
+
+    Kept apart per phrase because they are alternatives: a passage that says
+    "avhopp" has matched "turnover" as fully as one that says "personalomsättning".
+    """
     table = table if table is not None else load_terms()
     words = _WORD.findall(question.casefold())
-    found: list[str] = []
+    found: list[list[str]] = []
     used = [False] * len(words)
     for size in range(min(MAX_PHRASE, len(words)), 0, -1):
         for i in range(len(words) - size + 1):
@@ -86,7 +95,7 @@ def expand(question: str, table: dict[str, list[str]] | None = None) -> list[str
             for head in heads:
                 key = f"{prefix} {head}".strip()
                 if key in table:
-                    found += table[key]
+                    found.append(list(table[key]))
                     used[i : i + size] = [True] * size
                     break
-    return list(dict.fromkeys(found))
+    return found

@@ -38,12 +38,20 @@ class Engine:
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, build_if_missing: bool = True) -> Engine:
-        """Open the index, building it from the documents folder on first use."""
+        """Open the index, building it from the documents folder on first use.
+
+        The store is opened first, the embedding model loaded second: a damaged
+        index (or an unreachable Chroma server) is reported within a second,
+        with how to rebuild it, instead of after the model's slow load.
+        """
         settings = settings or Settings.from_env()
+        from .llm import check_settings
+
+        check_settings(settings)  # a misconfigured LLM mode stops here, naming the setting
+        store = Store(settings)
         embedder = get_embedder(
             settings.model, settings.model_cache, threads=settings.threads, batch_size=settings.batch_size
         )
-        store = Store(settings)
         if store.count() == 0 and build_if_missing and not settings.chroma_url:
             from .ingest import ingest
 
@@ -73,6 +81,8 @@ class Engine:
         return FusionParams(
             candidates=s.candidates,
             rrf_k=s.rrf_k,
+            fusion=s.fusion,
+            lexical_boost=s.lexical_boost,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
         )
@@ -199,7 +209,14 @@ class Engine:
         return replace(filters, **changes)
 
     def health(self) -> dict[str, object]:
+        """The store's state for /healthz; an error, never an exception, when it cannot be read.
+
+        The heartbeat comes first: a Chroma server that accepts connections but
+        no longer answers would hold ``count()`` for the full request timeout
+        (two minutes), and a monitor needs its 503 within seconds.
+        """
         try:
+            self.store.ping()
             chunks = self.store.count()
             documents = len(self.store.document_records())
         except Exception as exc:  # the store being unreachable is exactly what health must report

@@ -14,6 +14,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena nämner inte: {terms}.",
         "en": "The closest passages do not mention: {terms}.",
     },
+    "asked_not_answered": {
+        "sv": "Frågan ställs i handlingarna, men de besvarar den inte.",
+        "en": "The records ask this question but do not answer it.",
+    },
+    "no_figure": {
+        "sv": "De närmaste styckena tar upp ämnet men anger ingen sådan siffra.",
+        "en": "The closest passages touch on the subject but give no such figure.",
+    },
     "possibly_related": {
         "sv": "Möjligen relaterade stycken (inte ett svar):",
         "en": "Possibly related passages (not an answer):",
@@ -27,6 +35,40 @@ TEXTS: dict[str, dict[str, str]] = {
     "llm_fallback": {
         "sv": "Språkmodellen kunde inte användas ({reason}); svaret är citat ur handlingarna.",
         "en": "The language model could not be used ({reason}); the answer quotes the records instead.",
+    },
+    "llm_reason_timeout": {
+        "sv": "inget svar inom {seconds} s, COUNCIL_QA_LLM_TIMEOUT",
+        "en": "no reply within {seconds} s, COUNCIL_QA_LLM_TIMEOUT",
+    },
+    "llm_reason_unreachable": {
+        "sv": "servern svarar inte, kontrollera COUNCIL_QA_LLM_URL",
+        "en": "the server does not answer, check COUNCIL_QA_LLM_URL",
+    },
+    "llm_reason_status": {
+        "sv": "servern svarade med HTTP {status}",
+        "en": "the server answered HTTP {status}",
+    },
+    "llm_reason_empty": {"sv": "tomt svar", "en": "an empty reply"},
+    "llm_reason_error": {"sv": "fel: {kind}", "en": "error: {kind}"},
+    "llm_generated": {
+        "sv": "Svaret är skrivet av en språkmodell. Varje mening har kontrollerats mot stycket den hänvisar "
+        "till; läs styckena [n] innan du citerar svaret.",
+        "en": "This answer was written by a language model. Each sentence was checked against the passage "
+        "it cites; read the passages [n] before quoting it.",
+    },
+    "llm_removed": {
+        "sv": "Meningar som togs bort för att de citerade styckena inte stöder dem: {count}.",
+        "en": "Sentences removed because the passages they cite do not support them: {count}.",
+    },
+    "llm_unverified": {
+        "sv": "Inget i språkmodellens svar kunde styrkas med styckena det hänvisade till, så svaret är "
+        "citat ur handlingarna i stället.",
+        "en": "Nothing in the language model's reply could be verified against the passages it cited, "
+        "so the answer quotes the records instead.",
+    },
+    "llm_not_in_records": {
+        "sv": "Språkmodellen fann inget svar i de hämtade styckena.",
+        "en": "The language model found no answer in the retrieved passages.",
     },
     # -- the web chat (assistant/ui.py, assistant/uirender.py) --
     "ui_title": {"sv": "Fråga kommunens handlingar", "en": "Ask the council records"},

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import re
 import shutil
 import threading
@@ -159,6 +160,26 @@ class LexicalIndex:
         if corpus:
             bm25.index(corpus, show_progress=False)
         return cls(ids=list(ids), vocabulary=vocabulary, version=version, _bm25=bm25 if corpus else None)
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25's idf of each term (0 for one the index lacks).
+
+        The answer composer weighs the question's words by it: a sentence that
+        contains "december" and "saknas" says more about "how many were missing
+        in December" than one that contains "socialsekreterare", which every
+        passage of these records does.
+        """
+        if self._bm25 is None:
+            return {t: 0.0 for t in terms}
+        vocab = self._bm25.vocab_dict  # type: ignore[attr-defined]
+        indptr = self._bm25.scores["indptr"]  # type: ignore[attr-defined]
+        n_docs = float(self._bm25.scores["num_docs"])  # type: ignore[attr-defined]
+        out: dict[str, float] = {}
+        for term in terms:
+            i = vocab.get(term)
+            df = float(indptr[i + 1] - indptr[i]) if i is not None else 0.0
+            out[term] = math.log1p((n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+        return out
 
     def search(self, query: str, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """Top ``n`` chunk ids by BM25; ``allowed`` restricts to ids that pass the filters."""

@@ -293,7 +293,8 @@ def evaluate_question(
     if len(retrieved_ids) != len(retrieved):
         raise ValueError(f"question {id!r}: {len(retrieved_ids)} retrieved ids for {len(retrieved)} spans")
     fact_tuple = tuple((f,) if isinstance(f, str) else tuple(f) for f in facts)
-    recall, matched = fact_recall(answer_text, fact_tuple)
+    # An abstention claims nothing: the facts in its "possibly related" passages are not an answer.
+    recall, matched = fact_recall("" if abstained else answer_text, fact_tuple)
     return QuestionResult(
         id=id,
         language=language,

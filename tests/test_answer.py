@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.answer import key_terms, missing_terms
+from assistant.answer import asks_for_quantity, key_terms, missing_terms, states_quantity
+from assistant.crosslingual import load_terms
 from assistant.engine import Engine
 from assistant.ingest import ingest
 from assistant.language import detect
@@ -64,6 +65,39 @@ def test_key_terms_and_missing_terms() -> None:
     )
     assert missing_terms("How many left Kumla in 2025?", [hit]) == []
     assert missing_terms("How many left Kumla in 2024?", [hit]) == ["2024"]
+    # numbers match whole: 21 is not in "2021" nor in "14"
+    dated = Hit(Chunk("y#0-5", "y.txt", 0, 5, "Den 14 maj 2021 slutade de.", DocumentMetadata()), 1.0)
+    assert missing_terms("Did 21 social workers leave?", [dated]) == ["21"]
+    # a party named in the question is found through the signatures' party codes
+    signed = Hit(Chunk("z#0-5", "z.txt", 0, 5, "Vi föreslår ...", DocumentMetadata(parties=["M", "L"])), 1.0)
+    assert missing_terms("What did the Moderates and Liberals propose?", [signed], load_terms()) == []
+
+
+def test_a_figure_question_needs_a_figure() -> None:
+    assert asks_for_quantity("Hur många socialsekreterare slutade 2024?")
+    assert asks_for_quantity("How large is the pay rise?")
+    assert not asks_for_quantity("Vem skrev interpellationen?")
+    question = "How large is the pay rise in the 2025 salary review?"
+    assert not states_quantity("lönesatsningen på socialsekreterare i löneöversynen 2025.", question)
+    assert states_quantity("Det är 21 socialsekreterare som slutat.", question)
+    assert states_quantity("Tre specialistsocionomer finns inom enheten.", question)
+
+
+def test_records_that_only_ask_or_give_no_figure_make_an_abstention(bundled_engine) -> None:
+    """Interpellations ask; a question the records ask but never answer must not be answered with the ask."""
+    asked = bundled_engine.answer(
+        "Hur lång var väntetiden för ett bokat besök på Stockholms stadsdelsförvaltningar 2023?"
+    )
+    assert asked.abstained
+    assert "Frågan ställs i handlingarna, men de besvarar den inte." in asked.text
+    no_figure = bundled_engine.answer(
+        "How large is the pay rise for social workers in the 2025 salary review?"
+    )
+    assert no_figure.abstained
+    assert "give no such figure" in no_figure.text
+    figure = bundled_engine.answer("Hur många socialsekreterare slutade 2024?")
+    assert not figure.abstained
+    assert any("21 socialsekreterare" in c.quote for c in figure.citations)
 
 
 def test_language_detection() -> None:

@@ -351,6 +351,22 @@ def test_abstention_has_no_citation_precision() -> None:
     assert r.fact_recall == 0.0
 
 
+def test_facts_shown_as_possibly_related_do_not_count_as_answered() -> None:
+    r = run(
+        "a",
+        "sv",
+        gold=[A],
+        facts=[["x"]],
+        retrieved=[A],
+        cited=[A],
+        answer_text="Handlingarna besvarar inte den frågan. Möjligen relaterade stycken: x",
+        abstained=True,
+        retrieval_ms=1,
+        answer_ms=1,
+    )
+    assert r.fact_recall == 0.0
+
+
 def test_answerable_flag_must_agree_with_gold_sources() -> None:
     common = dict(
         id="q",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.crosslingual import expand, parse_terms
+from assistant.engine import Engine
 from assistant.lexical import LexicalIndex
 from assistant.retrieve import diversify, fuse
 from assistant.schema import Chunk, DocumentMetadata, Filters, Hit
@@ -109,3 +112,22 @@ def test_hybrid_finds_swedish_and_english_questions(bundled_engine) -> None:
     assert ANSWER_DOC in {h.chunk.doc_id for h in sv[:3]}
     en = bundled_engine.search("How many social workers does Kumla employ in total?", k=5)
     assert KUMLA_DOC in {h.chunk.doc_id for h in en}
+
+
+def test_fusion_is_configurable_and_checked(bundled_engine) -> None:
+    from dataclasses import replace
+
+    question = "Hur många socialsekreterare slutade 2024?"
+    cc = bundled_engine.search(question, k=5)
+    engine = Engine(
+        replace(bundled_engine.settings, fusion="rrf"), bundled_engine.store, bundled_engine.embedder
+    )
+    rrf = engine.search(question, k=5)
+    assert cc and rrf and {h.chunk.doc_id for h in cc} & {h.chunk.doc_id for h in rrf}
+    # with cc the order is the cosine plus a small BM25 share: never far from the dense order
+    assert all(h.similarity is not None for h in cc)
+    broken = Engine(
+        replace(bundled_engine.settings, fusion="mean"), bundled_engine.store, bundled_engine.embedder
+    )
+    with pytest.raises(ValueError, match="COUNCIL_QA_FUSION='mean'"):
+        broken.search(question)
