@@ -112,8 +112,9 @@ class Engine:
             params=self.fusion_params(question),
             lexical_terms=self.lexical_terms(question) if lexical else None,
         )
-        sims = self.store.similarities([h.chunk.chunk_id for h in hits], vector)
-        for hit in hits:
+        unknown = [h for h in hits if h.similarity is None]
+        sims = self.store.similarities([h.chunk.chunk_id for h in unknown], vector)
+        for hit in unknown:
             hit.similarity = sims.get(hit.chunk.chunk_id)
         return hits
 

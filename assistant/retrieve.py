@@ -41,7 +41,7 @@ def combine(
     vector: np.ndarray,
     store: Store,
     boost: float,
-) -> list[tuple[str, float]]:
+) -> tuple[list[tuple[str, float]], dict[str, float]]:
     """Convex combination: each candidate's cosine plus ``boost`` times its BM25 relative to the best.
 
     Measured against weighted RRF on both gold sets (eval/README.md): RRF throws
@@ -51,15 +51,16 @@ def combine(
     to the cosine keeps the dense order where BM25 has nothing to say and
     breaks near-ties with exact words (names, numbers, compounds).
     """
-    scores = {c.chunk_id: similarity for c, similarity in dense}
-    only_lexical = [cid for cid, _ in lexical if cid not in scores]
-    scores.update(store.similarities(only_lexical, vector))
+    similarities = {c.chunk_id: similarity for c, similarity in dense}
+    only_lexical = [cid for cid, _ in lexical if cid not in similarities]
+    similarities.update(store.similarities(only_lexical, vector))
+    scores = dict(similarities)
     best = max((score for _, score in lexical), default=0.0)
     if best > 0:
         for cid, score in lexical:
             if cid in scores:
                 scores[cid] += boost * score / best
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])), similarities
 
 
 def fuse(
@@ -127,6 +128,7 @@ def search(
         )
     rankings: dict[str, list[str]] = {}
     chunks: dict[str, Chunk] = {}
+    similarities: dict[str, float] = {}  # cosines already known, so callers need not fetch them again
     dense: list[tuple[Chunk, float]] = []
     lex: list[tuple[str, float]] = []
     if mode in ("hybrid", "dense") and query_vector is not None:
@@ -141,7 +143,7 @@ def search(
             lex = lexical.search(question, params.candidates, allowed)
         rankings["lexical"] = [cid for cid, _ in lex]
     if params.fusion == "cc" and mode == "hybrid" and query_vector is not None:
-        fused = combine(dense, lex, query_vector, store, params.lexical_boost)
+        fused, similarities = combine(dense, lex, query_vector, store, params.lexical_boost)
         if params.cc_question_penalty:
             fused = demote_questions(fused, chunks, store, params.cc_question_penalty, subtract=True)
     else:
@@ -159,6 +161,7 @@ def search(
             chunk=chunks[cid],
             score=score,
             ranks={name: pos[cid] for name, pos in positions.items() if cid in pos},
+            similarity=similarities.get(cid),
         )
         for cid, score in head
         if cid in chunks

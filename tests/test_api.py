@@ -501,3 +501,14 @@ def test_feedback_exports_as_gold_lines(tmp_path: Path, server: ServerProcess, f
     assert {(p.line, p.field) for p in problems.value.problems} == {(1, "facts")}
     with pytest.raises(FileNotFoundError, match="feedback"):
         export_gold(out, tmp_path / "elsewhere")
+
+
+def test_api_models_carry_every_field_of_the_shapes_they_mirror() -> None:
+    """Citations must never be dropped by the API: a field added to the schema must reach the JSON."""
+    from dataclasses import fields
+
+    from assistant.apimodels import CitationOut, MetadataOut
+    from assistant.schema import Citation, DocumentMetadata
+
+    assert [f.name for f in fields(Citation)] == list(CitationOut.model_fields)
+    assert [f.name for f in fields(DocumentMetadata)] == list(MetadataOut.model_fields)
