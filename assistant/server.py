@@ -22,7 +22,7 @@ import os
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -114,6 +114,22 @@ def answer_workers(settings: Settings) -> int:
     """Questions answered at once: the setting, else one per CPU core (at most 4)."""
     configured = int(getattr(settings, "workers", 0) or 0)
     return configured if configured > 0 else max(1, min(4, os.cpu_count() or 1))
+
+
+def serve_threads(settings: Settings) -> int:
+    """Torch threads per question in ``serve``: the setting, else the cores shared among the answer workers.
+
+    ``serve`` answers ``answer_workers`` questions at once. Each with torch's
+    default of every core, two questions on two cores run four threads that
+    wait for each other at every layer (and for whatever else the machine
+    does): measured here, 16 clients then got no more answers per second than
+    one. One thread per question lets concurrent questions use the cores
+    side by side instead. ``COUNCIL_QA_THREADS`` set explicitly still wins.
+    """
+    configured = int(getattr(settings, "threads", 0) or 0)
+    if configured > 0:
+        return configured
+    return max(1, (os.cpu_count() or 1) // answer_workers(settings))
 
 
 def normalize_root_path(root_path: str | None) -> str:
@@ -237,7 +253,7 @@ def create_app(
         return RedirectResponse("embed/", status_code=307)
 
     if with_ui:
-        _mount_ui(app, engine, feedback, root_path)
+        _mount_ui(app, engine, feedback, root_path, log_questions=operations.log_questions)
 
     _add_middleware(app, operations, origins, root_path)
     app.state.operations = operations
@@ -272,17 +288,19 @@ def repair_hint(settings: Settings) -> str:
     if settings.chroma_url:
         return f"check that the Chroma server at {settings.chroma_url} is running and reachable"
     return (
-        f"if the index at {settings.index} is damaged: stop the server, move that folder aside, "
-        "run `council-qa ingest` to rebuild it, and start the server again"
+        f"if the index at {settings.index} is damaged: stop the server, run `council-qa ingest --rebuild` "
+        "on it (it moves the damaged store aside and embeds the documents again), and start the server again"
     )
 
 
-def _mount_ui(app: FastAPI, engine: Engine, feedback: FeedbackStore, root_path: str) -> None:
+def _mount_ui(
+    app: FastAPI, engine: Engine, feedback: FeedbackStore, root_path: str, *, log_questions: bool = False
+) -> None:
     import gradio as gr
 
     from .ui import build_apps, css_for
 
-    full, embed = build_apps(engine, feedback)
+    full, embed = build_apps(engine, feedback, log_questions=log_questions)
     common: dict[str, Any] = {
         "footer_links": [],
         "run_history": False,
@@ -364,7 +382,6 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, root
     import uvicorn
 
     from .engine import Engine
-    from .store import Store
 
     root_path = normalize_root_path(root_path)
     frame_ancestors = getattr(settings, "frame_ancestors", None) or os.environ.get(FRAME_ANCESTORS_ENV, "")
@@ -375,8 +392,8 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860, root
     if warning:
         print(warning, file=sys.stderr, flush=True)
     print(f"council-qa: {operations.auth.describe()}", file=sys.stderr, flush=True)
-    Store(settings)  # an unreadable index is reported (with how to rebuild it) before the slow model load
-    engine = Engine.open(settings)
+    settings = replace(settings, threads=serve_threads(settings))
+    engine = Engine.open(settings)  # opens the store before the model: a damaged index is reported at once
     app = create_app(
         engine, settings, root_path=root_path, frame_ancestors=frame_ancestors, operations=operations
     )

@@ -16,10 +16,12 @@ lexical index, other ``serve`` replicas) knows when to refresh.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +40,7 @@ _GET_PAGE = 5000
 CHROMA_REQUEST_TIMEOUT = 120.0
 """Seconds a single request to a Chroma server may take (a 5000-chunk write on a busy server is slow)."""
 SERVE_LOCK = "serve.lock"
+DAMAGED_SUFFIX = ".damaged"
 
 _held: dict[str, list[Any]] = {}  # lock path -> [open handle, depth], for this process
 _held_lock = threading.Lock()
@@ -45,6 +48,10 @@ _held_lock = threading.Lock()
 
 class StoreError(Exception):
     """The index cannot be used as it is; the message says what to do."""
+
+
+class DamagedIndexError(StoreError):
+    """The embedded store's files cannot be read; ``ingest --rebuild`` moves them aside and starts anew."""
 
 
 @dataclass
@@ -68,10 +75,54 @@ def make_client(settings: Settings) -> Any:
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
-        raise StoreError(
-            f"the index at {path} cannot be opened ({exc}). "
-            f"Delete the folder {settings.index} and run `council-qa ingest` to rebuild it."
-        ) from exc
+        raise DamagedIndexError(damaged_message(path, exc)) from exc
+
+
+def damaged_message(path: Path, exc: BaseException) -> str:
+    """What a user reads when the embedded store cannot be read: the folder, the cause, the fix."""
+    cause = " ".join(str(exc).split()) or type(exc).__name__
+    cause = cause if len(cause) <= 120 else cause[:120] + "…"
+    return (
+        f"the index at {path} cannot be opened ({cause}). Rebuild it from the documents with "
+        "`council-qa ingest --rebuild` (same --index; stop any `council-qa serve` on it first), "
+        "which moves the damaged folder aside."
+    )
+
+
+def forget_client(path: Path) -> None:
+    """Drop chromadb's per-process cached system for an embedded store folder.
+
+    chromadb keeps one system per folder for the life of the process; after
+    the folder was moved aside, a new client for the same path must not be
+    handed the old, broken one.
+    """
+    from chromadb.api.client import SharedSystemClient
+
+    with contextlib.suppress(Exception):
+        system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+        if system is not None:
+            system.stop()
+
+
+def move_aside(settings: Settings) -> Path | None:
+    """Move a damaged embedded store (``INDEX/chroma``) aside for ``ingest --rebuild``; returns where to.
+
+    Moved, not deleted: it may be the only copy of something an operator wants
+    to look at, and the message says it can be deleted. Nothing to do (None)
+    for a Chroma server, or when there is no folder.
+    """
+    path = Path(settings.index) / "chroma"
+    if settings.chroma_url or not path.exists():
+        return None
+    target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = target.with_name(f"{path.name}{DAMAGED_SUFFIX}-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
+    forget_client(path)
+    path.rename(target)
+    return target
 
 
 def _http_client(settings: Settings) -> Any:
@@ -216,14 +267,20 @@ class Store:
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.settings = settings
         self.client = client or make_client(settings)
-        self.chunks = self.client.get_or_create_collection(
-            settings.collection,
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
-        self.docs = self.client.get_or_create_collection(
-            settings.collection + "-documents", embedding_function=None
-        )
+        try:
+            self.chunks = self.client.get_or_create_collection(
+                settings.collection,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            self.docs = self.client.get_or_create_collection(
+                settings.collection + "-documents", embedding_function=None
+            )
+        except Exception as exc:
+            if settings.chroma_url:
+                raise
+            # The client opened, but the collections' records are unreadable: as damaged as a bad file.
+            raise DamagedIndexError(damaged_message(Path(settings.index) / "chroma", exc)) from exc
 
     # -- model bookkeeping -------------------------------------------------
 

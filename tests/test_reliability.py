@@ -12,12 +12,18 @@
 * Two ingests on one index: while the first holds the lock (paused mid-write),
   the second is refused at once with a clear message.
 * Garbage or missing indexes: a clear message with how to rebuild, never a
-  traceback, from ``ask`` and ``serve`` (``/healthz`` of a server whose index
+  traceback, from ``ask`` and ``serve``, before the model loads; and
+  ``ingest --rebuild`` then recovers (``/healthz`` of a server whose index
   breaks while it runs: tests/test_security.py, on the server it owns).
+* The embedded store under a running ``serve``: an ``ingest`` stops at once
+  and the index stays as it was; ``ask`` still reads it. The chat's questions
+  stay out of that server's log, also when answering fails.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -26,8 +32,10 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -43,6 +51,7 @@ from tests.serverutil import (
     PROJECT_ROOT,
     SERVER_ENV,
     ServerProcess,
+    ask_in_chat,
     free_port,
     record_metric,
 )
@@ -496,6 +505,170 @@ def test_serve_on_a_damaged_index_stops_at_once_with_the_fix(tmp_path: Path) -> 
     assert "cannot be opened" in result.stderr and "council-qa ingest" in result.stderr
     assert "Traceback" not in result.stderr
     record_metric("serve_damaged_index_exit_s", round(time.monotonic() - started, 1))
+
+
+def cli(*args: str, timeout: float = 300) -> tuple[subprocess.CompletedProcess, float]:
+    """The real ``council-qa`` in its own process (a user's command is one): the result and its seconds."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **SERVER_ENV, "COUNCIL_QA_CHROMA_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done, time.monotonic() - started
+
+
+def two_documents(small_corpus: Path, target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in sorted(os.listdir(small_corpus))[:2]:
+        shutil.copy2(small_corpus / name, target / name)
+    return target
+
+
+def test_a_damaged_index_is_reported_before_the_model_loads_and_rebuild_recovers(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    documents = two_documents(small_corpus, tmp_path / "documents")
+    index = tmp_path / "index"
+    folders = ["--documents", str(documents), "--index", str(index), "--model", CRASH_MODEL]
+    done, _ = cli("ingest", *folders)
+    assert done.returncode == 0, done.stderr
+    sqlite = index / "chroma" / "chroma.sqlite3"
+    sqlite.write_bytes(os.urandom(sqlite.stat().st_size))
+
+    # A model setting that cannot load: only a store opened first can report the damage.
+    bad_model = ["--documents", str(documents), "--index", str(index), "--model", str(tmp_path / "no-model")]
+    done, seconds = cli("ask", QUESTIONS[0], *bad_model)
+    assert done.returncode == 2 and not done.stdout, done.stderr
+    assert "unknown embedding model" not in done.stderr, "the model was loaded before the store was opened"
+    for err in (done.stderr, cli("ask", QUESTIONS[0], *folders)[0].stderr):
+        assert err.startswith("error: the index at ") and str(index / "chroma") in err, err
+        assert "cannot be opened" in err and "council-qa ingest --rebuild" in err, err
+        assert "Traceback" not in err and len(err) < 600, err
+
+    rebuilt, _ = cli("ingest", "--rebuild", *folders)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "2 added" in rebuilt.stdout and "Traceback" not in rebuilt.stderr
+    (aside,) = index.glob("chroma.damaged-*")
+    assert str(aside) in rebuilt.stderr and (aside / "chroma.sqlite3").read_bytes() != b""
+    done, _ = cli("ask", QUESTIONS[0], *folders)
+    assert done.returncode == 0 and "[1]" in done.stdout, done.stderr
+    record_metric("damaged_index_reported_s", round(seconds, 1))
+
+
+# -- the embedded store while serve runs ------------------------------------------------------------------
+
+
+@dataclass
+class Served:
+    server: ServerProcess
+    documents: Path
+    index: Path
+
+
+@pytest.fixture(scope="module")
+def served(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A real ``council-qa serve`` (question logging off, the default) over its own two-record index."""
+    base = tmp_path_factory.mktemp("served")
+    documents = two_documents(small_corpus, base / "documents")
+    index = base / "index"
+    done, _ = cli("ingest", "--documents", str(documents), "--index", str(index), "--model", CRASH_MODEL)
+    assert done.returncode == 0, done.stderr
+    logs = base / "logs"
+    logs.mkdir()
+    env = {"COUNCIL_QA_MODEL": CRASH_MODEL, "COUNCIL_QA_LOG_QUESTIONS": "off", "COUNCIL_QA_CHROMA_URL": ""}
+    server = ServerProcess("served", documents, index, logs, env=env)
+    try:
+        yield Served(server.wait_ready(), documents, index)
+    finally:
+        server.stop()
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Every file of an embedded store, byte for byte."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# What any process writes when it opens an embedded store, reading or not: chromadb records each start
+# in this table and rewrites each segment's length.bin (the same lengths, plus bytes of whatever memory
+# the buffer held). Neither is content.
+START_BOOKKEEPING = ("acquire_write", "length.bin")
+
+
+def content(folder: Path) -> dict[str, object]:
+    """An embedded store's content: the vector files byte for byte, and every sqlite table's rows."""
+    import sqlite3
+
+    out: dict[str, object] = {
+        name: digest for name, digest in fingerprint(folder).items() if not name.endswith(START_BOOKKEEPING)
+    }
+    out.pop("chroma.sqlite3")
+    with contextlib.closing(sqlite3.connect(f"file:{folder / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            if table not in START_BOOKKEEPING:
+                out["table " + table] = sorted(map(repr, db.execute(f'SELECT * FROM "{table}"')))
+    return out
+
+
+def test_ingest_stops_at_once_while_serve_holds_the_index_and_ask_still_reads(served: Served) -> None:
+    server, index = served.server, served.index
+    before, content_before = fingerprint(index / "chroma"), content(index / "chroma")
+    health = httpx.get(server.url + "/healthz", timeout=30).json()
+    # A new record: an ingest that got through would change the store.
+    name = sorted(os.listdir(served.documents))[0]
+    (served.documents / ("extra-" + name)).write_text(
+        (served.documents / name).read_text(encoding="utf-8") + "\nTillägg.\n", encoding="utf-8"
+    )
+    folders = ["--documents", str(served.documents), "--index", str(index), "--model", CRASH_MODEL]
+    try:
+        refused, seconds = cli("ingest", *folders, timeout=120)
+    finally:
+        (served.documents / ("extra-" + name)).unlink()
+    assert refused.returncode == 2, refused.stderr
+    err = refused.stderr
+    assert f"in use by council-qa serve (pid {server.proc.pid})" in err and str(index) in err, err
+    assert "Stop the server" in err and "COUNCIL_QA_CHROMA_URL" in err and "Traceback" not in err, err
+    assert seconds < 30, f"ingest took {seconds:.1f} s to refuse; it must stop before loading anything slow"
+    assert fingerprint(index / "chroma") == before, "the refused ingest touched the store"
+
+    # Reading is allowed: a second process may ask while the server runs, and neither is disturbed.
+    asked, _ = cli("ask", QUESTIONS[0], *folders, timeout=180)
+    assert asked.returncode == 0 and "[1]" in asked.stdout, asked.stderr
+    assert content(index / "chroma") == content_before, "ask changed the store's content under the server"
+    assert httpx.get(server.url + "/healthz", timeout=30).json() == health
+    reply = httpx.post(server.url + "/api/ask", json={"question": QUESTIONS[0]}, timeout=120)
+    assert reply.status_code == 200 and reply.json()["citations"]
+    assert server.alive()
+    record_metric("ingest_refused_while_serving_s", round(seconds, 1))
+
+
+def test_chat_questions_stay_out_of_the_log_when_logging_is_off(served: Served) -> None:
+    """Answered and failing (the index broken under the server) alike. Last: it damages the index."""
+    answered = f"Hur är arbetsmiljön inom äldreomsorgen {uuid.uuid4().hex[:8]}?"
+    html = ask_in_chat(served.server.url, answered)
+    assert "cqa-cite" in html, html[:500]
+    sqlite = served.index / "chroma" / "chroma.sqlite3"
+    with open(sqlite, "r+b") as handle:  # in place: the server's open file sees the damage
+        handle.write(os.urandom(sqlite.stat().st_size))
+    failing = f"Vilka problem har hemtjänstpersonalen {uuid.uuid4().hex[:8]}?"
+    html = ask_in_chat(served.server.url, failing)
+    assert "cqa-error" in html, html[:500]
+    deadline = time.monotonic() + 10
+    while "answering the chat question" not in served.server.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = served.server.log_path.read_text(errors="replace")
+    assert f"answering the chat question ({len(failing)} characters) failed" in log, log[-3000:]
+    for question in (answered, failing):
+        assert question not in log and question.split()[-1] not in log, "a question reached the log"
+    assert '"event": "question"' not in log
 
 
 # -- load -------------------------------------------------------------------------------------------------

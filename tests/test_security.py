@@ -45,6 +45,7 @@ from tests.serverutil import (
     HostPage,
     ServerFarm,
     ServerProcess,
+    ask_in_chat,
     framed_env,
     free_port,
     record_metric,
@@ -106,6 +107,23 @@ def log_lines(server: ServerProcess, wanted: Any, timeout: float = 10.0) -> list
                     continue
                 if line.get("event") == "request" and wanted(line):
                     lines.append(line)
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.2)
+
+
+def question_lines(server: ServerProcess, question: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The server's ``"event": "question"`` lines (the chat's, with logging on) for ``question``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = []
+        for raw in server.log_path.read_text(errors="replace").splitlines():
+            try:
+                line = json.loads(raw) if raw.startswith("{") else None
+            except json.JSONDecodeError:
+                continue
+            if line and line.get("event") == "question" and line.get("question") == question:
+                lines.append(line)
         if lines or time.monotonic() > deadline:
             return lines
         time.sleep(0.2)
@@ -540,6 +558,23 @@ def test_one_json_line_per_request_with_user_and_question_when_enabled(
     assert private not in main.log_path.read_text(errors="replace")
 
 
+def test_chat_questions_are_logged_only_when_enabled(secure: ServerProcess, farm: ServerFarm) -> None:
+    """The chat's own path (Gradio's queue over HTTP): a question line when on, not a trace when off."""
+    marker = f"Hur många socialsekreterare slutade i Kumla {uuid.uuid4().hex[:8]}?"
+    assert "cqa-cite" in ask_in_chat(secure.url, marker, headers=bearer(ALICE))
+    [line] = question_lines(secure, marker)
+    assert line["source"] == "chat" and line["client"] == "127.0.0.1"
+    assert line.get("user") == "alice", line
+
+    main = farm.ensure("main", env=MAIN_ENV).wait_ready()
+    private = f"Min sons placering på HVB-hem {uuid.uuid4().hex[:8]}?"
+    assert "cqa-a" in ask_in_chat(main.url, private)
+    time.sleep(0.5)
+    text = main.log_path.read_text(errors="replace")
+    assert private not in text and private.split()[-1] not in text
+    assert '"event": "question"' not in text
+
+
 # -- stored XSS: records with markup come back as data -------------------------------------------------
 
 
@@ -647,4 +682,12 @@ def test_healthz_reports_a_damaged_index_and_how_to_repair_it(
     assert "council-qa ingest" in body["action"] and str(farm.index_of("secure")) in body["action"]
     r = httpx.post(secure.url + "/api/ask", json={"question": QUESTION}, headers=bearer(ALICE), timeout=60)
     assert r.status_code == 500 and "Traceback" not in r.text and len(r.json()["error"]) < 200
+    # The chat says so too; with COUNCIL_QA_LOG_QUESTIONS=on its failure names the question in the log.
+    marker = f"Vad hände i Kumla {uuid.uuid4().hex[:8]}?"
+    assert "cqa-error" in ask_in_chat(secure.url, marker, headers=bearer(ALICE))
+    failed = f"answering the chat question {marker!r} failed"
+    deadline = time.monotonic() + 10
+    while failed not in secure.log_path.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert failed in secure.log_path.read_text(errors="replace")
     assert secure.alive()
