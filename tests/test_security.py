@@ -529,6 +529,7 @@ def test_one_json_line_per_request_with_user_and_question_when_enabled(
         == 200
     )
     httpx.get(secure.url + "/embed/", params={"token": ALICE})
+    assert httpx.post(secure.url + "/api/ask", json={"question": "?"}, timeout=60).status_code == 401
     [line] = log_lines(secure, lambda line: line.get("question") == marker)
     assert set(line) == {
         "time",
