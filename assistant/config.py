@@ -104,6 +104,13 @@ class Settings:
             "help": "With `cc` fusion: what the question's best BM25 match adds to a passage's cosine.",
         },
     )
+    year_boost: float = field(
+        default=0.02,
+        metadata={
+            "env": "YEAR_BOOST",
+            "help": "With `cc` fusion: added to passages of records dated in a year the question names.",
+        },
+    )
     dense_weight: float = field(
         default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in `rrf` fusion."}
     )

@@ -83,6 +83,7 @@ class Engine:
             rrf_k=s.rrf_k,
             fusion=s.fusion,
             lexical_boost=s.lexical_boost,
+            year_boost=s.year_boost,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
         )

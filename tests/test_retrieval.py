@@ -131,3 +131,17 @@ def test_fusion_is_configurable_and_checked(bundled_engine) -> None:
     )
     with pytest.raises(ValueError, match="COUNCIL_QA_FUSION='mean'"):
         broken.search(question)
+
+
+def test_a_year_in_the_question_favours_records_dated_that_year() -> None:
+    from assistant.retrieve import boost_years, question_years
+
+    assert question_years("Vad sa ministern i debatten i juni 2014, och 1999?") == {"2014", "1999"}
+    assert question_years("Hur många var 21 st?") == set()
+    old = Chunk("a#0-1", "a.txt", 0, 1, "x", DocumentMetadata(date="2012-11-05"))
+    new = Chunk("b#0-1", "b.txt", 0, 1, "x", DocumentMetadata(date="2014-06-10"))
+    undated = Chunk("c#0-1", "c.txt", 0, 1, "x", DocumentMetadata())
+    fused = [("a#0-1", 0.85), ("c#0-1", 0.845), ("b#0-1", 0.84)]
+    chunks = {c.chunk_id: c for c in (old, new, undated)}
+    assert [cid for cid, _ in boost_years(fused, chunks, {"2014"}, 0.02)] == ["b#0-1", "a#0-1", "c#0-1"]
+    assert boost_years(fused, chunks, {"2020"}, 0.02) == fused
