@@ -226,7 +226,7 @@ def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
 
 
 def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
-    """The best sentences, a few per passage, no repeats, in reading order per document."""
+    """The best statements, a few per passage, no repeats, in reading order per document."""
     chosen: list[Sentence] = []
     seen: list[frozenset[str]] = []
     per_passage: dict[str, int] = {}
@@ -236,8 +236,8 @@ def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
         if len(chosen) >= MAX_SENTENCES or sentence.relevance < floor:
             break
         chunk_id = sentence.hit.chunk.chunk_id
-        if per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
-            continue
+        if sentence.asks or per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
+            continue  # the records' own questions are context for their answers, not answers
         words = _word_set(sentence.text)
         if len(words) < 3 or any(is_near_duplicate(words, other, 0.8) for other in seen):
             continue
@@ -310,6 +310,9 @@ def compose(
         yield from _abstain(question, hits, language, reason=gap)
         return
     chosen = select_sentences(candidates)
+    if not chosen:  # nothing but questions (or fragments) near the top
+        yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
+        return
     citations: list[Citation] = []
     parts = [t("according", language)]
     yield parts[0]
