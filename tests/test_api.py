@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.config import Settings
 from assistant.feedback import FeedbackEntry, FeedbackStore, export_gold
 from assistant.gold import KEYS, GoldError, load_gold
 from tests.serverutil import (
@@ -69,7 +70,7 @@ def test_healthz_reports_the_index(server: ServerProcess) -> None:
     health = r.json()
     assert health["status"] == "ok"
     assert health["documents"] == 6
-    assert health["model"] == "e5-small"
+    assert health["model"] == Settings.from_env(environ={}).model  # the server runs the default engine
     record_metric("server_start_seconds", round(server.ready_after or 0, 1))
 
 

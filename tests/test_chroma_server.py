@@ -75,7 +75,7 @@ def test_ingest_went_to_the_server_and_the_cli_asks_through_it(remote: Settings)
     assert not (Path(remote.index) / "chroma").exists(), "nothing may be written to an embedded store"
     store = Store(remote)
     assert set(store.document_records()) == {KUMLA_DOC, SKRIVELSE}
-    assert store.info["model"] == "e5-small" and store.content_version
+    assert store.info["model"] == remote.model and store.content_version
 
     env = {**os.environ, "COUNCIL_QA_CHROMA_URL": remote.chroma_url, "HF_HUB_OFFLINE": "1"}
     question = "Hur många socialsekreterare slutade i Kumla?"
