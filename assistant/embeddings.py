@@ -29,7 +29,7 @@ import shutil
 import struct
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -495,16 +495,17 @@ def ensure_e5_model(cache_dir: Path) -> Path:
     with _build_lock(folder):
         if _is_complete(folder, expected):  # another process built it while we waited
             return folder
-        _build(src, folder, expected)
+        log.info("Building %s from %s (one-time, a few seconds)", folder, src.weights)
+        _build_atomically(folder, lambda tmp: _write_folder(src, tmp, expected))
     return folder
 
 
-def _build(src: _Sources, folder: Path, stamp: dict[str, Any]) -> None:
-    log.info("Building %s from %s (one-time, a few seconds)", folder, src.weights)
+def _build_atomically(folder: Path, write: Callable[[Path], None]) -> None:
+    """Write into a temporary sibling and swap it in: a killed build never leaves a half folder."""
     _remove_leftovers(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
-        _write_folder(src, tmp, stamp)
+        write(tmp)
         _make_readable(tmp)
         _replace_dir(tmp, folder)
     except BaseException:
@@ -631,15 +632,7 @@ def ensure_e5_int8_model(cache_dir: Path) -> Path:
         if _is_complete(folder, expected, ONNX_FILE):
             return folder
         log.info("Building %s from %s (one-time, about a minute)", folder, fp32)
-        _remove_leftovers(folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        try:
-            _write_int8_folder(fp32, tmp, expected)
-            _make_readable(tmp)
-            _replace_dir(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        _build_atomically(folder, lambda tmp: _write_int8_folder(fp32, tmp, expected))
     return folder
 
 
