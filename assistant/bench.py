@@ -660,13 +660,7 @@ def query_threads(embedder: Any, questions: Sequence[str]) -> dict[str, Any]:
     try:
         for n in dict.fromkeys((default, 1)):
             torch.set_num_threads(n)
-            embedder.embed_queries(list(questions[:1]))
-            times = []
-            for question in questions:
-                t0 = time.perf_counter()
-                embedder.embed_queries([question])
-                times.append((time.perf_counter() - t0) * 1000)
-            by_threads[str(n)] = _summary(times)
+            by_threads[str(n)] = _time_queries(embedder, questions)
     finally:
         torch.set_num_threads(default)
     return {"default_threads": default, "query_embedding_ms": by_threads}
@@ -680,14 +674,19 @@ def _onnx_query_threads(embedder: Any, questions: Sequence[str]) -> dict[str, An
     by_threads = {}
     for n in dict.fromkeys((default, 1)):
         engine = embedder if n == default else OnnxE5Embedder(embedder.name, embedder.folder, threads=n)
-        engine.embed_queries(list(questions[:1]))
-        times = []
-        for question in questions:
-            t0 = time.perf_counter()
-            engine.embed_queries([question])
-            times.append((time.perf_counter() - t0) * 1000)
-        by_threads[str(n)] = _summary(times)
+        by_threads[str(n)] = _time_queries(engine, questions)
     return {"default_threads": default, "query_embedding_ms": by_threads}
+
+
+def _time_queries(embedder: Any, questions: Sequence[str]) -> dict[str, Any]:
+    """Latency of embedding each question alone, after one warm-up."""
+    embedder.embed_queries(list(questions[:1]))
+    times = []
+    for question in questions:
+        t0 = time.perf_counter()
+        embedder.embed_queries([question])
+        times.append((time.perf_counter() - t0) * 1000)
+    return _summary(times)
 
 
 # -- serve and concurrency -------------------------------------------------------------------
