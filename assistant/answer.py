@@ -20,7 +20,7 @@ from .crosslingual import expand_groups, lemma, load_terms
 from .i18n import t
 from .lexical import analyze, stems, words
 from .metadata import party_code
-from .retrieve import _word_set, is_near_duplicate
+from .retrieve import _word_set, asks_for_questions, is_near_duplicate
 from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import split_sentences
 
@@ -196,6 +196,7 @@ def candidate_sentences(
         return []
     best = max((h.similarity or 0.0) for h in hits)
     wants_figure = asks_for_quantity(question)
+    wants_questions = asks_for_questions(question)  # then the records' questions are statements too
     out: list[Sentence] = []
     for rank, hit in enumerate(hits, start=1):
         similarity = hit.similarity or 0.0
@@ -207,7 +208,7 @@ def candidate_sentences(
             text = chunk.text[s - chunk.start : e - chunk.start]
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
-            asks = text.rstrip().endswith("?")
+            asks = text.rstrip().endswith("?") and not wants_questions
             if asks:
                 relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
             else:

@@ -20,7 +20,7 @@ from .config import Settings
 from .crosslingual import expand, load_terms
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
-from .retrieve import MODES, FusionParams, search
+from .retrieve import MODES, FusionParams, asks_for_questions, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
 from .store import Store, StoreError
 
@@ -75,7 +75,10 @@ class Engine:
     # -- retrieval and answers ---------------------------------------------------------
 
     def fusion_params(self, question: str = "") -> FusionParams:
-        """Fusion weights; BM25 counts for less when an English question meets Swedish records."""
+        """Fusion weights; BM25 counts for less when an English question meets Swedish records.
+
+        Passages that only ask are demoted, unless the user asks what the records asked.
+        """
         s = self.settings
         english = bool(question) and language.detect(question, default="sv") == "en"
         return FusionParams(
@@ -86,6 +89,7 @@ class Engine:
             year_boost=s.year_boost,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
+            **({"question_penalty": 0.0, "cc_question_penalty": 0.0} if asks_for_questions(question) else {}),
         )
 
     def search(

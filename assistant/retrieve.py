@@ -1,8 +1,10 @@
 """Hybrid retrieval: dense and BM25 rankings fused, near-duplicates thinned out.
 
 Dense retrieval crosses languages but blurs exact numbers and names; BM25 is
-exact but monolingual. Weighted reciprocal-rank fusion keeps what each is good
-at without having to calibrate their incomparable scores.
+exact but monolingual. The default fusion adds a small, question-normalized
+BM25 term to the cosine (``combine``), so exact words break the near-ties of a
+small embedding model; weighted reciprocal-rank fusion (``fuse``) remains as
+the alternative that needs no calibration at all.
 """
 
 from __future__ import annotations
@@ -243,6 +245,23 @@ def only_questions(text: str) -> bool:
 
 def is_question(text: str) -> bool:
     return text.rstrip().endswith("?")
+
+
+_ASKS_FOR_QUESTIONS = re.compile(
+    r"^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|questions?|wants? to know|wanted to know"
+    r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
+    r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|veta)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_questions(question: str) -> bool:
+    """Whether the user wants the records' own questions ("what did she ask?", "vilka frågor ställde hon?").
+
+    Retrieval and the composer put the answers to an interpellation before its
+    questions; for this kind of question the questions are the answer.
+    """
+    return bool(_ASKS_FOR_QUESTIONS.search(question.strip()))
 
 
 def follow_questions(hits: list[Hit], store: Store, k: int) -> list[Hit]:

@@ -7,6 +7,7 @@ from assistant.crosslingual import load_terms
 from assistant.engine import Engine
 from assistant.ingest import ingest
 from assistant.language import detect
+from assistant.retrieve import asks_for_questions
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
 
 from .conftest import ANSWER_DOC
@@ -98,6 +99,19 @@ def test_records_that_only_ask_or_give_no_figure_make_an_abstention(bundled_engi
     figure = bundled_engine.answer("Hur många socialsekreterare slutade 2024?")
     assert not figure.abstained
     assert any("21 socialsekreterare" in c.quote for c in figure.citations)
+
+
+def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) -> None:
+    """Usually a record's question is context for its answer; asked for the questions, they are the answer."""
+    assert asks_for_questions("Vilka frågor ställer skrivelsen från 2024 om väntetider?")
+    assert asks_for_questions("What did the Left Party want to know?")
+    assert not asks_for_questions("Christina Örnebjär frågade 2016 om behörigheten. Vad blev svaret?")
+    assert not asks_for_questions("What measures were promised against turnover?")
+    result = bundled_engine.answer("Vilka frågor ställer skrivelsen från 2024 om väntetider?")
+    assert not result.abstained
+    asked = [c for c in result.citations if c.quote.rstrip().endswith("?")]
+    assert any("väntetiden" in c.quote for c in asked)
+    assert_citations_resolve(bundled_engine, result)
 
 
 def test_language_detection() -> None:
