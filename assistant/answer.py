@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import language as lang
-from .crosslingual import expand_groups, lemma, load_terms
+from .crosslingual import expand_groups, lemma, load_terms, without_english_stopwords
 from .i18n import t
 from .lexical import analyze, stems, words
 from .metadata import party_code
@@ -100,9 +100,10 @@ _QUANTITY_WORDS = frozenset(
     (
         "två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton sexton sjutton arton nitton "
         "tjugo trettio fyrtio femtio sextio sjuttio åttio nittio hundra tusen miljon miljoner miljard "
-        "miljarder hälften halva dubbelt procent procentenheter two three four five six seven eight nine ten "
-        "eleven twelve fifteen twenty thirty forty fifty hundred thousand million millions billion half "
-        "double percent"
+        "miljarder hälften halva dubbelt procent procentenheter tredje fjärde femte sjätte sjunde åttonde "
+        "nionde tionde tredjedel tredjedelar fjärdedel fjärdedelar dussin two three four five six seven "
+        "eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred thousand million millions "
+        "billion half double percent third fourth fifth sixth seventh eighth ninth tenth quarter dozen"
     ).split()
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -448,8 +449,10 @@ def question_terms(engine: Engine, question: str) -> TermGroups:
     A group weighs as much as its rarest member that the records contain.
     """
     vocabulary = engine.lexical.vocabulary
-    groups = [[term] for term in dict.fromkeys(analyze(question, vocabulary))]
-    if lang.detect(question, default="sv") == "en":
+    english = lang.detect(question, default="sv") == "en"
+    own_words = without_english_stopwords(question) if english else question
+    groups = [[term] for term in dict.fromkeys(analyze(own_words, vocabulary))]
+    if english:
         table = load_terms(engine.settings.terms)
         groups += [analyze(" ".join(alts), vocabulary) for alts in expand_groups(question, table)]
     idf = engine.lexical.idf({t for group in groups for t in group})

@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 _WORD = re.compile(r"[a-z0-9åäöéü'-]+")
+_ANY_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 MAX_PHRASE = 5
 BUNDLED_TERMS = Path(__file__).parent / "data" / "terms-en-sv.tsv"
 
@@ -45,6 +46,24 @@ def load_terms(extra_file: str = "") -> dict[str, list[str]]:
         for key, values in extra.items():
             table.setdefault(key, []).extend(values)
     return table
+
+
+@lru_cache(maxsize=1)
+def english_stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS) | {"many", "much", "would", "could", "also"}
+
+
+def without_english_stopwords(question: str) -> str:
+    """An English question without its function words, for matching against Swedish records.
+
+    The Swedish analyzer keeps "the", "what" and "and": they are not Swedish
+    stopwords, and the few records that quote English give them a high idf, so
+    they outweighed the question's real words in BM25 and in the composer.
+    """
+    kept = [w for w in _ANY_WORD.findall(question) if w.casefold() not in english_stopwords()]
+    return " ".join(kept)
 
 
 def lemma(word: str) -> str:

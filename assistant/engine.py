@@ -17,7 +17,7 @@ import numpy as np
 
 from . import language
 from .config import Settings
-from .crosslingual import expand, load_terms
+from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
 from .retrieve import MODES, FusionParams, asks_for_questions, search
@@ -145,7 +145,10 @@ class Engine:
 
     def lexical_terms(self, question: str) -> list[str]:
         """BM25 terms for the question; English questions also get Swedish terms from the term list."""
-        return self.lexical.query_terms(" ".join([question, *self.swedish_terms(question)]))
+        extra = self.swedish_terms(question)
+        if extra:  # an English question: its own words count only as names, numbers and loanwords
+            question = without_english_stopwords(question)
+        return self.lexical.query_terms(" ".join([question, *extra]))
 
     def answer(
         self,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.answer import asks_for_quantity, key_terms, missing_terms, states_quantity
-from assistant.crosslingual import load_terms
+from assistant.answer import asks_for_quantity, key_terms, missing_terms, question_terms, states_quantity
+from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
 from assistant.language import detect
@@ -72,6 +72,22 @@ def test_key_terms_and_missing_terms() -> None:
     # a party named in the question is found through the signatures' party codes
     signed = Hit(Chunk("z#0-5", "z.txt", 0, 5, "Vi föreslår ...", DocumentMetadata(parties=["M", "L"])), 1.0)
     assert missing_terms("What did the Moderates and Liberals propose?", [signed], load_terms()) == []
+    # the country and its agencies by their English names
+    swedish = Hit(
+        Chunk("s#0-5", "s.txt", 0, 5, "Migrationsverket i Sverige har sett 70 fall.", DocumentMetadata()), 1.0
+    )
+    question = "How many cases had the Migration Agency seen in Sweden?"
+    assert missing_terms(question, [swedish], load_terms()) == []
+
+
+def test_english_function_words_are_not_search_terms(bundled_engine) -> None:
+    """English "the" and "what" are no Swedish stopwords; rare in Swedish records, they weighed a lot."""
+    assert without_english_stopwords("What did the Agency say about it?") == "Agency say"
+    terms = {
+        t for group, _ in question_terms(bundled_engine, "What is the plan for the unit?") for t in group
+    }
+    assert not terms & {"the", "what", "is", "for"}
+    assert "plan" in terms
 
 
 def test_a_figure_question_needs_a_figure() -> None:
@@ -82,6 +98,7 @@ def test_a_figure_question_needs_a_figure() -> None:
     assert not states_quantity("lönesatsningen på socialsekreterare i löneöversynen 2025.", question)
     assert states_quantity("Det är 21 socialsekreterare som slutat.", question)
     assert states_quantity("Tre specialistsocionomer finns inom enheten.", question)
+    assert states_quantity("Var sjätte kommun hade aldrig anmält.", question)
 
 
 def test_records_that_only_ask_or_give_no_figure_make_an_abstention(bundled_engine) -> None:

@@ -26,7 +26,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
     index = tmp_path_factory.mktemp("bench-index")
     plan = replace(
         Plan.make(quick=True, sizes=[SIZE], questions=3),
-        requests_per_client=1,
+        level_seconds=1.0,
         ab_texts=AB_TEXTS,
         load_clients=LOAD_CLIENTS,
         load_seconds=LOAD_SECONDS,

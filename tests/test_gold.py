@@ -26,6 +26,7 @@ DOCUMENTS = REPO / "documents"
 RIKSDAGEN = Path(__file__).parents[1].parent / "shared" / "riksdagen-interpellations"
 GOLD = REPO / "eval" / "gold.jsonl"
 GOLD_RIKSDAGEN = REPO / "eval" / "gold-riksdagen.jsonl"
+GOLD_HOLDOUT = REPO / "eval" / "gold-holdout.jsonl"
 
 
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
@@ -106,6 +107,16 @@ def test_riksdagen_gold_composition(riksdagen: list[GoldQuestion]) -> None:
     assert len(files) >= 15
     sessions = {m.group() for f in files if (m := re.search(r"\d{4}-(\d{2}|\d{4})", f))}
     assert len(sessions) >= 8, sessions
+
+
+def test_holdout_gold_validates_and_shares_no_source_with_the_riksdag_set(
+    riksdagen: list[GoldQuestion],
+) -> None:
+    holdout = load_gold(GOLD_HOLDOUT, RIKSDAGEN)
+    _assert_shape(holdout, RIKSDAGEN)
+    assert sum(not q.answerable for q in holdout) >= 4
+    used = {s.document for q in riksdagen for s in q.sources}
+    assert not used & {s.document for q in holdout for s in q.sources}
 
 
 @needs_riksdagen
