@@ -97,6 +97,7 @@ class Plan:
     questions: int
     riksdagen_records: int  # Riksdag records added to the bundled ones for the ingest benchmark
     level_seconds: float  # each concurrency level asks back to back this long
+    level_rounds: int = 2  # the levels run this many times, alternating; each reports its best round
     ab_rounds: int = 3  # alternating rounds of the side-by-side embedding comparison
     ab_texts: int = 300  # passages it embeds per round
     chroma_server: bool = True
@@ -121,6 +122,7 @@ class Plan:
                 questions=questions or 6,
                 riksdagen_records=0,
                 level_seconds=4.0,
+                level_rounds=1,
                 ab_rounds=1,
                 ab_texts=40,
                 chroma_server=chroma_server,
@@ -133,7 +135,7 @@ class Plan:
             sizes=tuple(sizes or (10_000, 100_000)),
             questions=questions or 30,
             riksdagen_records=40,
-            level_seconds=15.0,
+            level_seconds=10.0,
             chroma_server=chroma_server,
         )
 
@@ -717,12 +719,16 @@ def measure_serve(
         threads = serve_threads(settings)
         for question in questions[:4]:
             server.ask(question)
-        levels = []
-        for clients in CLIENTS:
-            settle([server.proc.pid])
-            watch = CpuWatch([server.proc.pid, os.getpid()])
-            level = hammer(server.url, questions, clients, plan.level_seconds, progress)
-            levels.append({**level, "other_cpu_cores": watch.other_cores()})
+        best: dict[int, dict[str, Any]] = {}
+        for _ in range(plan.level_rounds):  # alternating rounds: a neighbour's burst hits one, not all
+            for clients in CLIENTS:
+                settle([server.proc.pid])
+                watch = CpuWatch([server.proc.pid, os.getpid()])
+                level = hammer(server.url, questions, clients, plan.level_seconds, progress)
+                level = {**level, "other_cpu_cores": watch.other_cores(), "rounds": plan.level_rounds}
+                if clients not in best or level["qps"] > best[clients]["qps"]:
+                    best[clients] = level
+        levels = [best[clients] for clients in CLIENTS]
         status = server.memory()
         result = {
             "torch_threads": threads,
@@ -1147,6 +1153,7 @@ def render_table(results: dict[str, Any]) -> str:
     """The results as plain-text tables for a terminal or a ticket."""
     meta, ing = results["meta"], results["ingest"]
     ab, threads = ing["side_by_side"], results["query_threads"]["query_embedding_ms"]
+    plan = results["meta"]["plan"]
     e5 = ab["e5_small"]
     out = [
         f"council-qa bench ({'quick' if meta['quick'] else 'full'}, {meta['seconds']:.0f} s): {meta['cpus']} "
@@ -1172,7 +1179,8 @@ def render_table(results: dict[str, Any]) -> str:
             [{**r, "vectors": "real" if r["real_embeddings"] else "reused"} for r in results["query"]],
         ),
         "",
-        "Concurrency: POST /api/ask against council-qa serve (embedded store)",
+        "Concurrency: POST /api/ask against council-qa serve (embedded store); each level asks back to back "
+        f"for {plan['level_seconds']:g} s, best of {plan['level_rounds']} alternating round(s)",
         *_table(CONCURRENCY_COLUMNS, [{**c, **lv} for c in results["concurrency"] for lv in c["levels"]]),
         "",
         *_load_section(results.get("load")),

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,9 @@ class LexicalIndex:
     ids: list[str]
     vocabulary: frozenset[str]
     version: str = ""
+    successors: dict[str, str] = field(default_factory=dict, repr=False)
+    """Each chunk's next chunk in its document, so following a question to its answer needs no
+    filtered store query (at 6 ms each, holding the interpreter, they limited concurrent answers)."""
     _bm25: object = field(default=None, repr=False)
     _compounds: CompoundLookup | None = field(default=None, repr=False)
 
@@ -143,7 +147,13 @@ class LexicalIndex:
         return list(dict.fromkeys(terms + extra))
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str], version: str = "") -> LexicalIndex:
+    def build(
+        cls,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        version: str = "",
+        successors: dict[str, str] | None = None,
+    ) -> LexicalIndex:
         import bm25s
 
         base = [stems(words(t)) for t in texts]
@@ -159,7 +169,13 @@ class LexicalIndex:
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if corpus:
             bm25.index(corpus, show_progress=False)
-        return cls(ids=list(ids), vocabulary=vocabulary, version=version, _bm25=bm25 if corpus else None)
+        return cls(
+            ids=list(ids),
+            vocabulary=vocabulary,
+            version=version,
+            successors=dict(successors or {}),
+            _bm25=bm25 if corpus else None,
+        )
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """BM25's idf of each term (0 for one the index lacks).
@@ -214,7 +230,14 @@ class LexicalIndex:
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
         (tmp / "index.json").write_text(
-            json.dumps({"version": self.version, "ids": self.ids, "vocabulary": sorted(self.vocabulary)}),
+            json.dumps(
+                {
+                    "version": self.version,
+                    "ids": self.ids,
+                    "vocabulary": sorted(self.vocabulary),
+                    "successors": self.successors,
+                }
+            ),
             encoding="utf-8",
         )
         old = folder.with_name(folder.name + ".old")
@@ -234,8 +257,14 @@ class LexicalIndex:
             bm25 = bm25s.BM25.load(str(Path(folder) / "bm25")) if (Path(folder) / "bm25").exists() else None
         except (OSError, ValueError):
             return None
+        if "successors" not in meta:  # written by an older version: rebuild once
+            return None
         return cls(
-            ids=meta["ids"], vocabulary=frozenset(meta["vocabulary"]), version=meta["version"], _bm25=bm25
+            ids=meta["ids"],
+            vocabulary=frozenset(meta["vocabulary"]),
+            version=meta["version"],
+            successors=meta["successors"],
+            _bm25=bm25,
         )
 
 
@@ -268,10 +297,12 @@ def sync_lexical(store: object, folder: Path, current: LexicalIndex | None = Non
 def _rebuild(store: object, folder: Path, version: str) -> LexicalIndex:
     ids: list[str] = []
     texts: list[str] = []
+    positions: list[tuple[str, int, str]] = []
     for page_ids, page_texts, page_metas in store.all_chunks():  # type: ignore[attr-defined]
         ids.extend(page_ids)
         texts.extend(lexical_text(t, m) for t, m in zip(page_texts, page_metas))
-    index = LexicalIndex.build(ids, texts, version=version)
+        positions.extend((str(m["doc_id"]), int(m["start"]), cid) for cid, m in zip(page_ids, page_metas))
+    index = LexicalIndex.build(ids, texts, version=version, successors=successors(positions))
     with contextlib.suppress(OSError):  # a read-only replica still serves from memory
         index.save(folder)
     return index
@@ -328,6 +359,12 @@ def _refresh_in_background(store: object, folder: Path, current: LexicalIndex, v
         log.warning("refreshing the lexical index in %s failed (%s); trying again", folder, job.error)
         return current
     return job.result
+
+
+def successors(positions: Iterable[tuple[str, int, str]]) -> dict[str, str]:
+    """Chunk id -> the id of the chunk after it in the same document, from (doc id, start, chunk id)."""
+    ordered = sorted(positions)
+    return {cid: nxt for (doc, _, cid), (nxt_doc, _, nxt) in pairwise(ordered) if doc == nxt_doc}
 
 
 def lexical_text(text: str, meta: dict) -> str:

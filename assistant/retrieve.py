@@ -71,7 +71,7 @@ def combine(
     vector: np.ndarray,
     store: Store,
     boost: float,
-) -> tuple[list[tuple[str, float]], dict[str, float]]:
+) -> tuple[list[tuple[str, float]], dict[str, float], dict[str, Chunk]]:
     """Convex combination: each candidate's cosine plus ``boost`` times its BM25 relative to the best.
 
     Measured against weighted RRF on both gold sets (eval/README.md): RRF throws
@@ -80,17 +80,21 @@ def combine(
     could outrank the dense winner. Adding a small, query-normalized BM25 term
     to the cosine keeps the dense order where BM25 has nothing to say and
     breaks near-ties with exact words (names, numbers, compounds).
+
+    Returns the ranking, every candidate's cosine and every candidate chunk.
     """
-    similarities = {c.chunk_id: similarity for c, similarity in dense}
-    only_lexical = [cid for cid, _ in lexical if cid not in similarities]
-    similarities.update(store.similarities(only_lexical, vector))
+    known = {c.chunk_id for c, _ in dense}
+    only_lexical = [cid for cid, _ in lexical if cid not in known]
+    candidates = [*dense, *store.scored_chunks(only_lexical, vector)]
+    chunks = {c.chunk_id: c for c, _ in candidates}
+    similarities = {c.chunk_id: similarity for c, similarity in candidates}
     scores = dict(similarities)
     best = max((score for _, score in lexical), default=0.0)
     if best > 0:
         for cid, score in lexical:
             if cid in scores:
                 scores[cid] += boost * score / best
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])), similarities
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])), similarities, chunks
 
 
 def fuse(
@@ -173,7 +177,8 @@ def search(
             lex = lexical.search(question, params.candidates, allowed)
         rankings["lexical"] = [cid for cid, _ in lex]
     if params.fusion == "cc" and mode == "hybrid" and query_vector is not None:
-        fused, similarities = combine(dense, lex, query_vector, store, params.lexical_boost)
+        fused, similarities, found = combine(dense, lex, query_vector, store, params.lexical_boost)
+        chunks.update(found)
         years = question_years(question)
         if params.year_boost and years:
             chunks.update(
@@ -204,7 +209,7 @@ def search(
     ]
     hits = diversify(hits, params.duplicate_overlap)[:k]
     if params.follow_questions:
-        hits = follow_questions(hits, store, k)
+        hits = follow_questions(hits, store, k, chunks, lexical.successors if lexical else None)
     return hits
 
 
@@ -264,7 +269,13 @@ def asks_for_questions(question: str) -> bool:
     return bool(_ASKS_FOR_QUESTIONS.search(question.strip()))
 
 
-def follow_questions(hits: list[Hit], store: Store, k: int) -> list[Hit]:
+def follow_questions(
+    hits: list[Hit],
+    store: Store,
+    k: int,
+    known: dict[str, Chunk] | None = None,
+    successors: dict[str, str] | None = None,
+) -> list[Hit]:
     """Put the passage after a matching question right behind it.
 
     Answers to interpellations repeat each question and answer it in the next
@@ -275,7 +286,7 @@ def follow_questions(hits: list[Hit], store: Store, k: int) -> list[Hit]:
     questions = [h.chunk for h in hits if is_question(h.chunk.text)]
     if not questions:
         return hits
-    following = store.next_chunks(questions)
+    following = next_chunks(questions, store, known or {}, successors)
     present = {h.chunk.chunk_id for h in hits}
     out: list[Hit] = []
     for hit in hits:
@@ -285,3 +296,16 @@ def follow_questions(hits: list[Hit], store: Store, k: int) -> list[Hit]:
             out.append(Hit(chunk=nxt, score=hit.score, ranks={"follows": hit.ranks.get("dense", 0)}))
             present.add(nxt.chunk_id)
     return out[:k]
+
+
+def next_chunks(
+    chunks: Sequence[Chunk], store: Store, known: dict[str, Chunk], successors: dict[str, str] | None
+) -> dict[str, Chunk]:
+    """The chunk after each of ``chunks``: from the lexical index's successor map and the candidates
+    already fetched when possible, else from the store (dense-only search has no lexical index)."""
+    if successors is None:
+        return store.next_chunks(chunks)
+    wanted = {c.chunk_id: successors[c.chunk_id] for c in chunks if c.chunk_id in successors}
+    missing = sorted({nxt for nxt in wanted.values() if nxt not in known})
+    found = {**known, **{c.chunk_id: c for c in store.get_chunks(missing)}}
+    return {cid: found[nxt] for cid, nxt in wanted.items() if nxt in found}

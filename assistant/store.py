@@ -473,21 +473,39 @@ class Store:
         sims = matrix @ np.asarray(vector, dtype=np.float32)
         return {cid: float(x) for cid, x in zip(got["ids"], sims)}
 
+    def scored_chunks(self, ids: Sequence[str], vector: np.ndarray) -> list[tuple[Chunk, float]]:
+        """Chunks with their cosine to ``vector``, in one fetch (a search's candidates that BM25 alone found).
+
+        One call instead of a fetch for the vectors and later ones for the
+        texts: each fetch holds the interpreter for milliseconds, which is what
+        limits how many questions ``serve`` answers at once.
+        """
+        if not ids:
+            return []
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        return [
+            (chunk_from_meta(cid, text, meta), float(sim))
+            for cid, text, meta, sim in zip(got["ids"], got["documents"], got["metadatas"], sims)
+        ]
+
     def next_chunks(self, chunks: Sequence[Chunk]) -> dict[str, Chunk]:
         """The chunk that follows each given chunk in its document (for a question, usually its answer)."""
-        out: dict[str, Chunk] = {}
-        for doc_id in {c.doc_id for c in chunks}:
-            got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
-            starts = sorted((int(m["start"]), cid) for cid, m in zip(got["ids"], got["metadatas"]))
-            wanted = {c.chunk_id: c.end for c in chunks if c.doc_id == doc_id}
-            following = {}
-            for chunk_id, end in wanted.items():
-                after = [cid for start, cid in starts if start >= end]
-                if after:
-                    following[chunk_id] = after[0]
-            fetched = {c.chunk_id: c for c in self.get_chunks(list(set(following.values())))}
-            out.update((k, fetched[v]) for k, v in following.items() if v in fetched)
-        return out
+        doc_ids = sorted({c.doc_id for c in chunks})
+        if not doc_ids:
+            return {}
+        where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": doc_ids}}
+        got = self.chunks.get(where=where, include=["metadatas"])
+        starts: dict[str, list[tuple[int, str]]] = {}
+        for cid, meta in zip(got["ids"], got["metadatas"]):
+            starts.setdefault(str(meta["doc_id"]), []).append((int(meta["start"]), cid))
+        following: dict[str, str] = {}
+        for chunk in chunks:
+            after = sorted(entry for entry in starts.get(chunk.doc_id, []) if entry[0] >= chunk.end)
+            if after:
+                following[chunk.chunk_id] = after[0][1]
+        fetched = {c.chunk_id: c for c in self.get_chunks(sorted(set(following.values())))}
+        return {k: fetched[v] for k, v in following.items() if v in fetched}
 
     def query(self, vector: np.ndarray, n: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity, the filter applied inside the store query.

@@ -36,6 +36,10 @@ def assert_consistent(settings) -> Store:  # type: ignore[no-untyped-def]
     assert lexical.version == store.content_version
     assert set(lexical.ids) == chroma_ids(store)
     assert sum(r.n_chunks for r in records.values()) == store.count()
+    # the successor map (a question -> its answer) agrees with what the store itself says follows
+    chunks = store.get_chunks(sorted(chroma_ids(store)))
+    following = {cid: nxt.chunk_id for cid, nxt in store.next_chunks(chunks).items()}
+    assert lexical.successors == following
     return store
 
 
