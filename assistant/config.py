@@ -248,7 +248,7 @@ class Settings:
         default=0,
         metadata={
             "env": "WORKERS",
-            "help": "Questions the API answers at the same time (0: one per CPU core, at most 4); "
+            "help": "Questions the API answers at the same time (0: one per CPU core plus one, at most 5); "
             "more wait their turn, which keeps memory flat and latency fair under load.",
         },
     )

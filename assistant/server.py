@@ -111,9 +111,15 @@ class Operations:
 
 
 def answer_workers(settings: Settings) -> int:
-    """Questions answered at once: the setting, else one per CPU core (at most 4)."""
+    """Questions answered at once: the setting, else one per CPU core plus one (at most 5).
+
+    The extra one keeps the cores busy: while a question holds the interpreter
+    for its Python work, the others run in onnxruntime and Chroma's native
+    code. Measured on two cores, 16 clients, alternating 10-s rounds: 3 workers
+    answered 38.2 and 43.6 questions/s, 2 workers 34.7 and 37.2.
+    """
     configured = int(getattr(settings, "workers", 0) or 0)
-    return configured if configured > 0 else max(1, min(4, os.cpu_count() or 1))
+    return configured if configured > 0 else max(1, min(5, (os.cpu_count() or 1) + 1))
 
 
 def serve_threads(settings: Settings) -> int:
