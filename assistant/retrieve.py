@@ -260,13 +260,19 @@ _ASKS_FOR_QUESTIONS = re.compile(
 )
 
 
+_WANTS_ANSWERS = re.compile(r"\b(?:answer|repl(?:y|ied|ies)|respond|svar)", re.IGNORECASE)
+
+
 def asks_for_questions(question: str) -> bool:
     """Whether the user wants the records' own questions ("what did she ask?", "vilka frågor ställde hon?").
 
     Retrieval and the composer put the answers to an interpellation before its
-    questions; for this kind of question the questions are the answer.
+    questions; for this kind of question the questions are the answer. Not so
+    for "vad svarade ministern på frågan ...?": a question that mentions the
+    answer wants the answer.
     """
-    return bool(_ASKS_FOR_QUESTIONS.search(question.strip()))
+    text = question.strip()
+    return bool(_ASKS_FOR_QUESTIONS.search(text)) and not _WANTS_ANSWERS.search(text)
 
 
 def follow_questions(

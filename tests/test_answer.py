@@ -124,6 +124,8 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     assert asks_for_questions("What did the Left Party want to know?")
     assert not asks_for_questions("Christina Örnebjär frågade 2016 om behörigheten. Vad blev svaret?")
     assert not asks_for_questions("What measures were promised against turnover?")
+    assert not asks_for_questions("Vad svarade ministern på frågan om vakanserna?")
+    assert not asks_for_questions("What did the minister answer when she was asked about pay?")
     result = bundled_engine.answer("Vilka frågor ställer skrivelsen från 2024 om väntetider?")
     assert not result.abstained
     asked = [c for c in result.citations if c.quote.rstrip().endswith("?")]
