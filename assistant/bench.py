@@ -33,7 +33,6 @@ Heavy steps (ingest, loading a corpus) run in worker processes started as
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import platform
@@ -42,7 +41,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -451,7 +449,7 @@ def _bench_size(
     if size is None or plan.serve_every_size:
         bar.set_postfix_str(f"{name}: serve")
         load = size is None and plan.load_clients > 0
-        served = measure_serve(local, work, name, questions, plan, progress=progress, load=load)
+        served = measure_serve(local, work, name, questions, plan, load=load)
         memory["serve_rss_mb"] = served.pop("rss_mb")
         memory["serve_peak_rss_mb"] = served.pop("peak_rss_mb")
         memory["serve_ready_s"] = served.pop("ready_s")
@@ -467,7 +465,6 @@ def _bench_size(
                 f"{name}-{other}-threads",
                 questions,
                 plan,
-                progress=progress,
             )
             for key in ("rss_mb", "peak_rss_mb", "ready_s"):
                 served.pop(key)
@@ -722,7 +719,6 @@ def measure_serve(
     questions: Sequence[str],
     plan: Plan,
     *,
-    progress: bool,
     load: bool = False,
 ) -> dict[str, Any]:
     """Start ``council-qa serve`` on the index, warm it, then 1, 4 and 16 concurrent clients.
@@ -742,7 +738,7 @@ def measure_serve(
             for clients in CLIENTS:
                 settle([server.proc.pid])
                 watch = CpuWatch([server.proc.pid, os.getpid()])
-                level = hammer(server.url, questions, clients, plan.level_seconds, progress)
+                level = hammer(server.url, questions, clients, plan.level_seconds)
                 level = {**level, "other_cpu_cores": watch.other_cores(), "rounds": plan.level_rounds}
                 if clients not in best or level["qps"] > best[clients]["qps"]:
                     best[clients] = level
@@ -793,57 +789,25 @@ def other_threads(settings: Settings) -> int:
     return 1 if serve_threads(settings) > 1 else max(os.cpu_count() or 1, 2)
 
 
-def hammer(
-    url: str, questions: Sequence[str], clients: int, seconds: float, progress: bool
-) -> dict[str, Any]:
-    """``clients`` threads asking back to back for ``seconds``, each waiting for its answer before the next.
+def hammer(url: str, questions: Sequence[str], clients: int, seconds: float) -> dict[str, Any]:
+    """One concurrency level: ``loadtest.run_load`` for ``seconds``, in the concurrency table's shape.
 
     A fixed time rather than a fixed count of questions: one client answered
     in 40 ms gets through two dozen questions in a second, too few to tell a
     1.4x from a 1.6x throughput ratio on a noisy machine.
     """
-    import httpx
+    from .loadtest import run_load
 
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    counter = itertools.count()
-    bar = _bar(progress, total=None, desc=f"{clients} client(s), {seconds:.0f} s", leave=False, unit="q")
-    deadline = time.perf_counter() + seconds
-
-    def client() -> None:
-        with httpx.Client(base_url=url, timeout=300) as http:
-            while time.perf_counter() < deadline:
-                with lock:
-                    i = next(counter)
-                t0 = time.perf_counter()
-                try:
-                    reply = http.post("/api/ask", json={"question": questions[i % len(questions)]})
-                    ok = reply.status_code == 200
-                    problem = "" if ok else f"HTTP {reply.status_code}"
-                except httpx.HTTPError as exc:
-                    ok, problem = False, type(exc).__name__
-                elapsed = (time.perf_counter() - t0) * 1000
-                with lock:
-                    (latencies.append(elapsed) if ok else errors.append(problem))
-                    bar.update()
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - t0  # until the last answer in flight at the deadline came back
-    bar.close()
+    figures = run_load(url, clients=clients, seconds=seconds, questions=list(questions), timeout=300)
+    answered = figures["by_status"].get("200", 0)
     return {
         "clients": clients,
-        "requests": len(latencies) + len(errors),
-        "seconds": round(wall, 2),
-        "errors": len(errors),
-        "error_kinds": sorted(set(errors)),
-        "qps": len(latencies) / wall if wall else 0.0,
-        "latency_ms": _summary(latencies),
+        "requests": figures["requests"],
+        "seconds": figures["seconds"],  # until the last answer in flight at the deadline came back
+        "errors": figures["requests"] - answered,
+        "error_kinds": sorted(s for s in figures["by_status"] if s != "200"),
+        "qps": answered / figures["seconds"] if figures["seconds"] else 0.0,
+        "latency_ms": {"p50": figures["p50_ms"], "p95": figures["p95_ms"], "max": figures["max_ms"]},
     }
 
 
