@@ -145,10 +145,11 @@ class Engine:
 
     def lexical_terms(self, question: str) -> list[str]:
         """BM25 terms for the question; English questions also get Swedish terms from the term list."""
-        extra = self.swedish_terms(question)
-        if extra:  # an English question: its own words count only as names, numbers and loanwords
-            question = without_english_stopwords(question)
-        return self.lexical.query_terms(" ".join([question, *extra]))
+        if language.detect(question, default="sv") != "en":
+            return self.lexical.query_terms(question)
+        # English: its own words count only as names, numbers and loanwords, as in the composer's terms
+        extra = expand(question, load_terms(self.settings.terms))
+        return self.lexical.query_terms(" ".join([without_english_stopwords(question), *extra]))
 
     def answer(
         self,

@@ -180,10 +180,7 @@ def search(
         fused, similarities, found = combine(dense, lex, query_vector, store, params.lexical_boost)
         chunks.update(found)
         years = question_years(question)
-        if params.year_boost and years:
-            chunks.update(
-                (c.chunk_id, c) for c in store.get_chunks([cid for cid, _ in fused if cid not in chunks])
-            )
+        if params.year_boost and years:  # every candidate's chunk came back from combine
             fused = boost_years(fused, chunks, years, params.year_boost)
         if params.cc_question_penalty:
             fused = demote_questions(fused, chunks, store, params.cc_question_penalty, subtract=True)
