@@ -36,7 +36,7 @@ RELATED_SHOWN = 3
 ASKED_MIN_COVERAGE = 0.5  # a question of the records holding this share of the question's terms ...
 ASKED_RATIO = 0.3  # ... while no statement holds this fraction of that: asked there, answered nowhere
 FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the question asks for one
-FIGURE_FOCUS = 0.8  # statements this close to the best coverage must give the figure a question asks for
+FIGURE_FOCUS = 0.6  # statements this close to the best coverage must give the figure a question asks for
 QUESTION_PENALTY = 0.1
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
@@ -56,6 +56,7 @@ class Sentence:
     rank: int  # rank of its passage in the retrieval
     coverage: float = 0.0  # share of the question's term weight the sentence itself contains
     asks: bool = False  # the sentence is a question (an interpellation's, say), not a statement
+    heading: bool = False  # the record's heading (title, who asked whom): names the subject, says nothing
 
 
 def abstain_threshold(model: str, configured: float | None = None) -> float:
@@ -114,9 +115,45 @@ def asks_for_quantity(question: str) -> bool:
     return bool(_QUANTITY_QUESTION.search(question))
 
 
+_MONTHS = (
+    "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+    "|january|february|march|june|july|august|october"
+)
+_NOT_A_FIGURE = re.compile(
+    # dates ("12 januari", "den 1 december", "May 31"), document numbers
+    # ("2020/21:350", "SOU 2005:88", "prot. 2005/06:59") and paragraphs ("3 §"):
+    # numbers that count nothing
+    rf"\b\d{{1,2}}(?:\s|&nbsp;)+(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b"
+    r"|\b\d{4}/\d{2,4}(?::\d+)?|\b(?:SOU|Ds|prop\.?|bet\.?|dnr|nr)\s*\d[\d:/.-]*|\b\d+\s*(?:§|kap\.?)",
+    re.IGNORECASE,
+)
+_MONEY_QUESTION = re.compile(
+    r"\b(?:how much|hur mycket|vad kosta|what did\b.*\bcost)\b.*"
+    r"\b(?:money|spent|spend|cost|costs|budget\w*|grant\w*|fund\w*|kronor|pengar|kosta\w*|kostnad\w*"
+    r"|statsbidrag\w*|anslag\w*|satsa\w*|avsatt\w*|set aside|put into)\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"\b(?:kr|kronor|kronorna|mnkr|mkr|tkr|sek|miljon\w*|miljard\w*|million\w*|billion\w*|euro|dollar\w*)\b"
+    r"|\d\s*(?:kr|mnkr|mkr|tkr)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_money(question: str) -> bool:
+    """ "How much was spent / set aside" wants a sum of money, not a head count."""
+    return bool(_MONEY_QUESTION.search(question))
+
+
+def years_in(text: str) -> set[str]:
+    return set(re.findall(r"\b(?:19|20)\d\d\b", text))
+
+
 def states_quantity(text: str, question: str = "") -> bool:
-    """Whether ``text`` gives a figure other than a year or one the question itself names."""
+    """Whether ``text`` gives a figure other than a year, a date, a document
+    number or one the question itself names."""
     named = {m.group(0).replace(" ", "") for m in _NUMBER.finditer(question)}
+    text = _NOT_A_FIGURE.sub(" ", text)
     for match in _NUMBER.finditer(text):
         number = match.group(0).replace(" ", "")
         if number not in named and not _YEAR.fullmatch(number):
@@ -218,8 +255,27 @@ def candidate_sentences(
                     text = chunk.text[s - chunk.start : e - chunk.start]
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
-            out.append(Sentence(hit, s, e, text, relevance, rank, coverage, asks))
+            heading = is_heading(text, s, chunk)
+            out.append(Sentence(hit, s, e, text, relevance, rank, coverage, asks, heading))
     return out
+
+
+HEADING_REACH = 400  # characters from a document's start within which its heading lies
+HEADING_TITLE_SHARE = 0.6
+
+
+def is_heading(text: str, start: int, chunk: Chunk) -> bool:
+    """The sentence that carries the record's title near its top.
+
+    It holds the names and subject words of the question (who asked whom about
+    what) and so outranks the statements on coverage, yet it never states a
+    figure or a reply.
+    """
+    if start >= HEADING_REACH or not chunk.metadata.title:
+        return False
+    title = _word_set(chunk.metadata.title)
+    # most of the title's words, not the title verbatim: headings vary its inflection
+    return len(title & _word_set(text)) >= HEADING_TITLE_SHARE * len(title)
 
 
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
@@ -336,7 +392,7 @@ def compose(
 
 
 def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
-    """Why passages that look close still do not answer: ``asked_not_answered``, ``no_figure`` or None.
+    """Why passages that look close still do not answer: ``asked_not_answered``, ``no_figure``, ``no_reply``.
 
     Interpellations are questions: a record often *asks* exactly what the user
     asks ("what has the analysis shown?") without any record answering it. When
@@ -345,15 +401,56 @@ def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
     not answered by statements on the subject that give no figure.
     """
     statements = [c for c in candidates if not c.asks]
-    best_statement = max((c.coverage for c in statements), default=0.0)
+    best_statement = max((c.coverage for c in statements if not c.heading), default=0.0)
     best_asked = max((c.coverage for c in candidates if c.asks), default=0.0)
     if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
         return "asked_not_answered"
     if asks_for_quantity(question):
-        focus = [c for c in statements if c.coverage >= FIGURE_FOCUS * best_statement]
-        if not any(states_quantity(c.text, question) for c in focus):
+        focus = [c for c in statements if not c.heading and c.coverage >= FIGURE_FOCUS * best_statement]
+        if not any(gives_figure(c, question) for c in focus):
             return "no_figure"
+    if wants_answer(question) and not any(c.hit.chunk.metadata.kind in ANSWERING_KINDS for c in statements):
+        return "no_reply"
     return None
+
+
+ANSWERING_KINDS = frozenset({"answer", "other"})
+"""Record kinds that can hold a reply: answers and debates (``other``), not the questions put."""
+
+
+_ASKS_FOR_REPLY = re.compile(
+    r"\b(?:how|what)\s+did\b[^?,;]*\b(?:answer|reply|respond)\b"
+    r"|\bwhat\s+was\b[^?,;]*\b(?:answer|reply|response)\b"
+    r"|\b(?:vad|hur)\s+svara(?:de|r)?\b|\bvad\s+(?:blev|var)\b[^?]*\bsvar(?:et)?\b",
+    re.IGNORECASE,
+)
+
+
+def wants_answer(question: str) -> bool:
+    """ "How did the minister answer ...?" is answered by a reply, never by the interpellation itself.
+
+    Only when the reply is what is asked for: "which programme did she point
+    to in her answer, and what did the report show?" is half answered by the
+    interpellation.
+    """
+    return bool(_ASKS_FOR_REPLY.search(question))
+
+
+def gives_figure(sentence: Sentence, question: str) -> bool:
+    """A figure of the kind and year asked about.
+
+    "How much was spent" is not answered by a head count, and "how many in
+    2026" not by a sentence whose figures are about 2024: a sentence that
+    names years must name one the question names.
+    """
+    if not states_quantity(sentence.text, question):
+        return False
+    if asks_for_money(question) and not _MONEY.search(sentence.text):
+        return False
+    # "according to her 2008 interpellation": a year that dates the record is not the figure's year
+    asked = years_in(question) - years_in(sentence.hit.chunk.metadata.date[:4])
+    stated = years_in(_NOT_A_FIGURE.sub(" ", sentence.text))
+    return not (asked and stated and not asked & stated)
 
 
 def _abstain(

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from assistant.answer import asks_for_quantity, key_terms, missing_terms, question_terms, states_quantity
+from assistant.answer import (
+    Sentence,
+    asks_for_money,
+    asks_for_quantity,
+    gives_figure,
+    is_heading,
+    key_terms,
+    missing_terms,
+    question_terms,
+    states_quantity,
+    wants_answer,
+)
 from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
@@ -99,6 +110,62 @@ def test_a_figure_question_needs_a_figure() -> None:
     assert states_quantity("Det är 21 socialsekreterare som slutat.", question)
     assert states_quantity("Tre specialistsocionomer finns inom enheten.", question)
     assert states_quantity("Var sjätte kommun hade aldrig anmält.", question)
+
+
+def test_dates_and_document_numbers_are_not_figures() -> None:
+    question = "Hur många ungdomar rymde från Sis ungdomshem under 2020?"
+    assert not states_quantity("Interpellation 2020/21:350 Säkerhetsbrister vid Sis ungdomshem", question)
+    assert not states_quantity("Den 12 januari rymde en intagen från Sundbo ungdomshem.", question)
+    assert not states_quantity("Betänkandet Vräkning och hemlöshet (SOU 2005:88) kom i höstas.", question)
+    assert not states_quantity("Enligt 3 § ska nämnden informeras.", question)
+    assert states_quantity("Under 2020 rymde 48 ungdomar från Sis ungdomshem.", question)
+
+
+def _sentence(text: str, date: str = "") -> Sentence:
+    chunk = Chunk("c1", "doc.txt", 500, 500 + len(text), text, DocumentMetadata(title="T", date=date))
+    return Sentence(Hit(chunk, 1.0, similarity=0.9), chunk.start, chunk.end, text, 0.9, 1)
+
+
+def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
+    spent = "How much has Stockholm spent on consultants?"
+    assert asks_for_money(spent) and not asks_for_money("How many consultants were hired?")
+    assert not gives_figure(_sentence("Tre socionomkonsulter har anställts till april."), spent)
+    assert gives_figure(_sentence("Konsulterna har kostat 4,2 miljoner kronor."), spent)
+    so_far = "How many social workers have left so far in 2026?"
+    assert not gives_figure(_sentence("Det är 21 socialsekreterare som slutat under 2024."), so_far)
+    assert gives_figure(_sentence("Under 2026 har 9 socialsekreterare slutat."), so_far)
+    assert gives_figure(_sentence("Hittills har 9 socialsekreterare slutat."), so_far)
+    # the year that dates the record names the record, not the figure
+    dated = "How many homes were criticised, according to her 2008 interpellation?"
+    criticised = _sentence("144 av de 156 hemmen fick kritik 2006 och 2007.", date="2008-04-18")
+    assert gives_figure(criticised, dated)
+
+
+def test_a_record_heading_is_recognised_by_most_of_its_title() -> None:
+    meta = DocumentMetadata(title="Landstingens och kommunens ekonomi")
+    text = "Interpellation 1999/2000:69 av Lena Olsson (v) om landstingens och kommunernas ekonomi"
+    chunk = Chunk("c1", "ip.txt", 0, 400, text.ljust(400), meta)
+    assert is_heading(text, 16, chunk)
+    assert not is_heading("Underskottet blir 6,1 miljarder kronor.", 120, chunk)
+    assert not is_heading(text, 900, chunk)  # far from the top: a quotation of the title, not the heading
+
+
+def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:
+    """Kumla's interpellation has no answer in the records: asked how it was answered, say so."""
+    assert wants_answer("How did the minister answer the interpellation?")
+    assert wants_answer("Vad svarade ordföranden?")
+    assert not wants_answer("Who answered the interpellation, and in what role?")
+    assert not wants_answer("What did the report show, and which programme did she point to in her answer?")
+    unanswered = bundled_engine.answer(
+        "How did Annica Sjökvist answer the Left Party's interpellation on social workers leaving Kumla?"
+    )
+    assert unanswered.abstained
+    assert "not from any reply" in unanswered.text
+    answered = bundled_engine.answer(
+        "Vad svarade socialnämndens ordförande på interpellationen om avhoppen bland socialsekreterare?"
+    )
+    assert not answered.abstained
+    assert all(c.kind == "answer" for c in answered.citations)
 
 
 def test_records_that_only_ask_or_give_no_figure_make_an_abstention(bundled_engine) -> None:
