@@ -37,6 +37,7 @@ ASKED_MIN_COVERAGE = 0.5  # a question of the records holding this share of the 
 ASKED_RATIO = 0.3  # ... while no statement holds this fraction of that: asked there, answered nowhere
 FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the question asks for one
 FIGURE_FOCUS = 0.6  # statements this close to the best coverage must give the figure a question asks for
+MONEY_TOP = 2  # ... or, asked for a sum of money, one of this many best statements must give one
 QUESTION_PENALTY = 0.1
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
@@ -130,7 +131,8 @@ _NOT_A_FIGURE = re.compile(
 _MONEY_QUESTION = re.compile(
     r"\b(?:how much|hur mycket|vad kosta|what did\b.*\bcost)\b.*"
     r"\b(?:money|spent|spend|cost|costs|budget\w*|grant\w*|fund\w*|kronor|pengar|kosta\w*|kostnad\w*"
-    r"|statsbidrag\w*|anslag\w*|satsa\w*|avsatt\w*|set aside|put into)\b",
+    r"|statsbidrag\w*|anslag\w*|satsa\w*|avsatt\w*|satsning\w*|invest\w*|worth|värd|värt"
+    r"|set aside|put into)\b",
     re.IGNORECASE,
 )
 _MONEY = re.compile(
@@ -407,6 +409,9 @@ def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
         return "asked_not_answered"
     if asks_for_quantity(question):
         focus = [c for c in statements if not c.heading and c.coverage >= FIGURE_FOCUS * best_statement]
+        if asks_for_money(question):
+            # a sum in kronor is the very type asked for: near the top it needs no word overlap
+            focus += sorted((c for c in statements if not c.heading), key=lambda c: -c.relevance)[:MONEY_TOP]
         if not any(gives_figure(c, question) for c in focus):
             return "no_figure"
     if wants_answer(question) and not any(c.hit.chunk.metadata.kind in ANSWERING_KINDS for c in statements):
