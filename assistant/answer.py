@@ -220,6 +220,18 @@ def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> 
     return sum(w for alternatives, w in groups if alternatives & found) / total
 
 
+_PEOPLE_QUESTION = re.compile(
+    r"\b(?:who|whom|whose|which (?:minister|party|councillor|politician|member)\w*"
+    r"|vem|vilka|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_people(question: str) -> bool:
+    """ "Who wrote / to whom / which party": the record's heading is the answer, not mere context."""
+    return bool(_PEOPLE_QUESTION.search(question))
+
+
 def candidate_sentences(
     hits: Sequence[Hit], groups: TermGroups, vocabulary: frozenset[str], question: str = ""
 ) -> list[Sentence]:
@@ -237,6 +249,7 @@ def candidate_sentences(
     best = max((h.similarity or 0.0) for h in hits)
     wants_figure = asks_for_quantity(question)
     wants_questions = asks_for_questions(question)  # then the records' questions are statements too
+    wants_people = asks_for_people(question)
     out: list[Sentence] = []
     for rank, hit in enumerate(hits, start=1):
         similarity = hit.similarity or 0.0
@@ -248,7 +261,8 @@ def candidate_sentences(
             text = chunk.text[s - chunk.start : e - chunk.start]
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
-            asks = text.rstrip().endswith("?") and not wants_questions
+            asks = text.rstrip().endswith("?") or _leads_to_question(chunk, spans, i)
+            asks = asks and not wants_questions
             if asks:
                 relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
             else:
@@ -258,8 +272,19 @@ def candidate_sentences(
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
             heading = is_heading(text, s, chunk)
+            if heading and not wants_people:
+                relevance -= QUESTION_PENALTY  # it names who asked whom about what, and answers nothing else
             out.append(Sentence(hit, s, e, text, relevance, rank, coverage, asks, heading))
     return out
+
+
+def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
+    """ "Jag vill fråga statsrådet:" introduces the questions and belongs with them."""
+    s, e = spans[i]
+    if not chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith(":") or i + 1 >= len(spans):
+        return False
+    s, e = spans[i + 1]
+    return chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith("?")
 
 
 HEADING_REACH = 400  # characters from a document's start within which its heading lies
@@ -285,7 +310,28 @@ def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
     return not text.endswith("?") and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
 
 
-def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
+_FACTOID_QUESTION = re.compile(
+    r"^\W*(?:who|whom|whose|when|which|how (?:many|much|large|big|long|high|often)"
+    r"|what (?:share|proportion|percentage|number|amount|year|date)"
+    r"|vem|vilk(?:en|et|a)|när|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
+    re.IGNORECASE,
+)
+_SEVERAL_PARTS = re.compile(
+    r"(?:,|\band\b|\boch\b)\s+(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b"
+    r"|\b(?:compared|jämfört|respektive)\b",
+    re.IGNORECASE,
+)
+FACTOID_SENTENCES = 3
+
+
+def sentence_budget(question: str) -> int:
+    """A figure, a name or a date takes a sentence or two; measures, reasons and two-part questions more."""
+    if _FACTOID_QUESTION.search(question) and not _SEVERAL_PARTS.search(question):
+        return FACTOID_SENTENCES
+    return MAX_SENTENCES
+
+
+def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) -> list[Sentence]:
     """The best statements, a few per passage, no repeats, in reading order per document."""
     chosen: list[Sentence] = []
     seen: list[frozenset[str]] = []
@@ -293,7 +339,7 @@ def select_sentences(candidates: list[Sentence]) -> list[Sentence]:
     ranked = sorted(candidates, key=lambda s: -s.relevance)
     floor = ranked[0].relevance - RELEVANCE_MARGIN if ranked else 0.0
     for sentence in ranked:
-        if len(chosen) >= MAX_SENTENCES or sentence.relevance < floor:
+        if len(chosen) >= budget or sentence.relevance < floor:
             break
         chunk_id = sentence.hit.chunk.chunk_id
         if sentence.asks or per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
@@ -369,7 +415,7 @@ def compose(
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
         return
-    chosen = select_sentences(candidates)
+    chosen = select_sentences(candidates, sentence_budget(question))
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
         return

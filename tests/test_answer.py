@@ -5,12 +5,15 @@ from __future__ import annotations
 from assistant.answer import (
     Sentence,
     asks_for_money,
+    asks_for_people,
     asks_for_quantity,
+    candidate_sentences,
     gives_figure,
     is_heading,
     key_terms,
     missing_terms,
     question_terms,
+    sentence_budget,
     states_quantity,
     wants_answer,
 )
@@ -148,6 +151,38 @@ def test_a_record_heading_is_recognised_by_most_of_its_title() -> None:
     assert is_heading(text, 16, chunk)
     assert not is_heading("Underskottet blir 6,1 miljarder kronor.", 120, chunk)
     assert not is_heading(text, 900, chunk)  # far from the top: a quotation of the title, not the heading
+
+
+def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None:
+    """The heading names who asked whom about what; "I want to ask:" introduces questions. Neither answers."""
+    text = (
+        "Interpellation 2014/15:80 Förändrade regler för sprututbyte av Karin Rågsjö (V) till statsrådet. "
+        "Sprutbyte erbjuds i dag i tolv kommuner. Jag vill därför fråga statsrådet:\n\n"
+        "Vad tänker statsrådet göra?"
+    )
+    meta = DocumentMetadata(title="Förändrade regler för sprututbyte", kind="interpellation")
+    hit = Hit(Chunk("c1", "ip.txt", 0, len(text), text, meta), 1.0, similarity=0.9)
+    groups = [(frozenset({"sprutbyt"}), 1.0), (frozenset({"kommun"}), 1.0), (frozenset({"rågsjö"}), 1.0)]
+    how_many = "Hur många kommuner erbjuder sprutbyte enligt Karin Rågsjö?"
+    heading, statement, lead_in, asked = candidate_sentences([hit], groups, frozenset(), how_many)
+    assert heading.heading and not statement.heading
+    assert lead_in.asks and asked.asks and not statement.asks
+    assert statement.relevance > heading.relevance
+    who = "Vem skrev interpellationen om sprutbyte?"
+    assert asks_for_people(who) and not asks_for_people(how_many)
+    who_heading = candidate_sentences([hit], groups, frozenset(), who)[0]
+    assert who_heading.heading and who_heading.relevance > heading.relevance
+
+
+def test_a_question_for_one_figure_gets_a_short_answer() -> None:
+    assert sentence_budget("Hur många socialsekreterare slutade 2024?") < sentence_budget(
+        "What measures were promised against turnover?"
+    )
+    two_parts = "How many social workers left, and why did they leave?"
+    assert sentence_budget(two_parts) == sentence_budget("Varför slutade de?")
+    assert sentence_budget("Hur många slutade i Kumla jämfört med i Stockholm?") > sentence_budget(
+        "Hur många slutade i Kumla?"
+    )
 
 
 def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:

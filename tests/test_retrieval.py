@@ -147,17 +147,18 @@ def test_a_year_in_the_question_favours_records_dated_that_year() -> None:
     assert boost_years(fused, chunks, {"2020"}, 0.02) == fused
 
 
-def test_an_index_made_with_a_narrow_hnsw_search_is_widened(tmp_path, make_settings) -> None:
-    """Chroma's default ef_search misses true neighbours among 50 candidates; old indexes get ours."""
-    from assistant.store import HNSW_EF_SEARCH, Store, make_client
+def test_an_index_made_with_chromas_hnsw_search_width_gets_ours(tmp_path, make_settings) -> None:
+    """Chroma's default search width misses true neighbours among the 50 candidates."""
+    from assistant.store import HNSW, Store, make_client
 
     settings = make_settings(tmp_path / "documents", index=tmp_path / "old-index")
     client = make_client(settings)
     client.get_or_create_collection(
         settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
     )
-    assert client.get_collection(settings.collection).configuration_json["hnsw"]["ef_search"] < HNSW_EF_SEARCH
+    old = client.get_collection(settings.collection).configuration_json["hnsw"]
+    assert old["ef_search"] < HNSW["ef_search"]
     store = Store(settings, client)
-    assert store.chunks.configuration_json["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+    assert HNSW.items() <= store.chunks.configuration_json["hnsw"].items()
     reopened = make_client(settings).get_collection(settings.collection)
-    assert reopened.configuration_json["hnsw"]["ef_search"] == HNSW_EF_SEARCH
+    assert HNSW.items() <= reopened.configuration_json["hnsw"].items()
