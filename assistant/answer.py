@@ -20,7 +20,18 @@ from .crosslingual import expand_groups, lemma, load_terms, without_english_stop
 from .i18n import t
 from .lexical import analyze, stems, words
 from .metadata import party_code
-from .retrieve import _word_set, asks_for_questions, is_near_duplicate
+from .questions import (
+    NUMBER,
+    asks_for_money,
+    asks_for_one_fact,
+    asks_for_people,
+    asks_for_quantity,
+    asks_for_questions,
+    figure_fits,
+    states_quantity,
+    wants_answer,
+)
+from .retrieve import _word_set, is_near_duplicate
 from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import split_sentences
 
@@ -28,6 +39,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 MAX_SENTENCES = 5
+FACTOID_SENTENCES = 3  # for a question after one figure, name or date
 MAX_PER_PASSAGE = 2
 PASSAGE_MARGIN = 0.03  # passages this far below the best one (cosine) still contribute
 COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
@@ -66,7 +78,6 @@ def abstain_threshold(model: str, configured: float | None = None) -> float:
     return ABSTAIN_BELOW.get(model, DEFAULT_ABSTAIN_BELOW)
 
 
-_NUMBER = re.compile(r"\b\d[\d\s,.]*\d\b|\b\d+\b")
 _CAPITALIZED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-ZÅÄÖ][\wåäöéü-]{2,}")
 _NOT_NAMES = frozenset(
     (
@@ -83,84 +94,13 @@ def key_terms(question: str) -> list[str]:
     A record about turnover in Kumla does not answer a question about Göteborg,
     however similar the rest of the wording is, so these are checked literally.
     """
-    terms = [m.group(0).replace(" ", "") for m in _NUMBER.finditer(question)]
+    terms = [m.group(0).replace(" ", "") for m in NUMBER.finditer(question)]
     terms = [t for t in terms if len(t) >= 2]
     for match in _CAPITALIZED.finditer(question):
         word = match.group(0)
         if word.casefold() not in _NOT_NAMES:
             terms.append(word)
     return list(dict.fromkeys(terms))
-
-
-_QUANTITY_QUESTION = re.compile(
-    r"\b(?:how (?:many|much|large|big|long|high|great|often)"
-    r"|what (?:share|proportion|percentage|number|amount)"
-    r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
-    re.IGNORECASE,
-)
-_QUANTITY_WORDS = frozenset(
-    (
-        "två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton sexton sjutton arton nitton "
-        "tjugo trettio fyrtio femtio sextio sjuttio åttio nittio hundra tusen miljon miljoner miljard "
-        "miljarder hälften halva dubbelt procent procentenheter tredje fjärde femte sjätte sjunde åttonde "
-        "nionde tionde tredjedel tredjedelar fjärdedel fjärdedelar dussin two three four five six seven "
-        "eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred thousand million millions "
-        "billion half double percent third fourth fifth sixth seventh eighth ninth tenth quarter dozen"
-    ).split()
-)
-_YEAR = re.compile(r"(?:19|20)\d\d")
-
-
-def asks_for_quantity(question: str) -> bool:
-    """A "how many" or "hur stort" question wants a figure: a passage without one is no answer."""
-    return bool(_QUANTITY_QUESTION.search(question))
-
-
-_MONTHS = (
-    "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
-    "|january|february|march|june|july|august|october"
-)
-_NOT_A_FIGURE = re.compile(
-    # dates ("12 januari", "den 1 december", "May 31"), document numbers
-    # ("2020/21:350", "SOU 2005:88", "prot. 2005/06:59") and paragraphs ("3 §"):
-    # numbers that count nothing
-    rf"\b\d{{1,2}}(?:\s|&nbsp;)+(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b"
-    r"|\b\d{4}/\d{2,4}(?::\d+)?|\b(?:SOU|Ds|prop\.?|bet\.?|dnr|nr)\s*\d[\d:/.-]*|\b\d+\s*(?:§|kap\.?)",
-    re.IGNORECASE,
-)
-_MONEY_QUESTION = re.compile(
-    r"\b(?:how much|hur mycket|vad kosta|what did\b.*\bcost)\b.*"
-    r"\b(?:money|spent|spend|cost|costs|budget\w*|grant\w*|fund\w*|kronor|pengar|kosta\w*|kostnad\w*"
-    r"|statsbidrag\w*|anslag\w*|satsa\w*|avsatt\w*|satsning\w*|invest\w*|worth|värd|värt"
-    r"|set aside|put into)\b",
-    re.IGNORECASE,
-)
-_MONEY = re.compile(
-    r"\b(?:kr|kronor|kronorna|mnkr|mkr|tkr|sek|miljon\w*|miljard\w*|million\w*|billion\w*|euro|dollar\w*)\b"
-    r"|\d\s*(?:kr|mnkr|mkr|tkr)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_money(question: str) -> bool:
-    """ "How much was spent / set aside" wants a sum of money, not a head count."""
-    return bool(_MONEY_QUESTION.search(question))
-
-
-def years_in(text: str) -> set[str]:
-    return set(re.findall(r"\b(?:19|20)\d\d\b", text))
-
-
-def states_quantity(text: str, question: str = "") -> bool:
-    """Whether ``text`` gives a figure other than a year, a date, a document
-    number or one the question itself names."""
-    named = {m.group(0).replace(" ", "") for m in _NUMBER.finditer(question)}
-    text = _NOT_A_FIGURE.sub(" ", text)
-    for match in _NUMBER.finditer(text):
-        number = match.group(0).replace(" ", "")
-        if number not in named and not _YEAR.fullmatch(number):
-            return True
-    return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
 
 
 def missing_terms(
@@ -177,7 +117,7 @@ def missing_terms(
     name that retrieval merely ranked low does not silence a real answer.
     """
     text = " ".join(_searchable(h) for h in hits).casefold()
-    numbers = {m.group(0).replace(" ", "") for m in _NUMBER.finditer(text)}
+    numbers = {m.group(0).replace(" ", "") for m in NUMBER.finditer(text)}
     parties = {p for h in hits for p in h.chunk.metadata.parties}
     missing = []
     for term in key_terms(question):
@@ -218,18 +158,6 @@ def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> 
         return 0.0
     found = set(analyze(text, vocabulary))
     return sum(w for alternatives, w in groups if alternatives & found) / total
-
-
-_PEOPLE_QUESTION = re.compile(
-    r"\b(?:who|whom|whose|which (?:minister|party|councillor|politician|member)\w*"
-    r"|vem|vilka|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_people(question: str) -> bool:
-    """ "Who wrote / to whom / which party": the record's heading is the answer, not mere context."""
-    return bool(_PEOPLE_QUESTION.search(question))
 
 
 def candidate_sentences(
@@ -279,7 +207,7 @@ def candidate_sentences(
 
 
 def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
-    """ "Jag vill fråga statsrådet:" introduces the questions and belongs with them."""
+    """A lead-in such as "Jag vill fråga statsrådet:" belongs with the questions it introduces."""
     s, e = spans[i]
     if not chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith(":") or i + 1 >= len(spans):
         return False
@@ -308,27 +236,6 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
     text = chunk.text[span[0] - chunk.start : span[1] - chunk.start].strip()
     return not text.endswith("?") and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
-
-
-_FACTOID_QUESTION = re.compile(
-    r"^\W*(?:who|whom|whose|when|which|how (?:many|much|large|big|long|high|often)"
-    r"|what (?:share|proportion|percentage|number|amount|year|date)"
-    r"|vem|vilk(?:en|et|a)|när|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
-    re.IGNORECASE,
-)
-_SEVERAL_PARTS = re.compile(
-    r"(?:,|\band\b|\boch\b)\s+(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b"
-    r"|\b(?:compared|jämfört|respektive)\b",
-    re.IGNORECASE,
-)
-FACTOID_SENTENCES = 3
-
-
-def sentence_budget(question: str) -> int:
-    """A figure, a name or a date takes a sentence or two; measures, reasons and two-part questions more."""
-    if _FACTOID_QUESTION.search(question) and not _SEVERAL_PARTS.search(question):
-        return FACTOID_SENTENCES
-    return MAX_SENTENCES
 
 
 def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) -> list[Sentence]:
@@ -415,7 +322,7 @@ def compose(
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
         return
-    chosen = select_sentences(candidates, sentence_budget(question))
+    chosen = select_sentences(candidates, FACTOID_SENTENCES if asks_for_one_fact(question) else MAX_SENTENCES)
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
         return
@@ -469,39 +376,9 @@ ANSWERING_KINDS = frozenset({"answer", "other"})
 """Record kinds that can hold a reply: answers and debates (``other``), not the questions put."""
 
 
-_ASKS_FOR_REPLY = re.compile(
-    r"\b(?:how|what)\s+did\b[^?,;]*\b(?:answer|reply|respond)\b"
-    r"|\bwhat\s+was\b[^?,;]*\b(?:answer|reply|response)\b"
-    r"|\b(?:vad|hur)\s+svara(?:de|r)?\b|\bvad\s+(?:blev|var)\b[^?]*\bsvar(?:et)?\b",
-    re.IGNORECASE,
-)
-
-
-def wants_answer(question: str) -> bool:
-    """ "How did the minister answer ...?" is answered by a reply, never by the interpellation itself.
-
-    Only when the reply is what is asked for: "which programme did she point
-    to in her answer, and what did the report show?" is half answered by the
-    interpellation.
-    """
-    return bool(_ASKS_FOR_REPLY.search(question))
-
-
 def gives_figure(sentence: Sentence, question: str) -> bool:
-    """A figure of the kind and year asked about.
-
-    "How much was spent" is not answered by a head count, and "how many in
-    2026" not by a sentence whose figures are about 2024: a sentence that
-    names years must name one the question names.
-    """
-    if not states_quantity(sentence.text, question):
-        return False
-    if asks_for_money(question) and not _MONEY.search(sentence.text):
-        return False
-    # "according to her 2008 interpellation": a year that dates the record is not the figure's year
-    asked = years_in(question) - years_in(sentence.hit.chunk.metadata.date[:4])
-    stated = years_in(_NOT_A_FIGURE.sub(" ", sentence.text))
-    return not (asked and stated and not asked & stated)
+    """A figure of the kind and year asked about (``questions.figure_fits``)."""
+    return figure_fits(sentence.text, question, record_year=sentence.hit.chunk.metadata.date[:4])
 
 
 def _abstain(

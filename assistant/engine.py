@@ -20,7 +20,8 @@ from .config import Settings
 from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
-from .retrieve import MODES, FusionParams, asks_for_questions, search
+from .questions import asks_for_questions
+from .retrieve import MODES, FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
 from .store import Store, StoreError
 

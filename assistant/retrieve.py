@@ -249,29 +249,6 @@ def is_question(text: str) -> bool:
     return text.rstrip().endswith("?")
 
 
-_ASKS_FOR_QUESTIONS = re.compile(
-    r"^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|questions?|wants? to know|wanted to know"
-    r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
-    r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|veta)\b",
-    re.IGNORECASE,
-)
-
-
-_WANTS_ANSWERS = re.compile(r"\b(?:answer|repl(?:y|ied|ies)|respond|svar)", re.IGNORECASE)
-
-
-def asks_for_questions(question: str) -> bool:
-    """Whether the user wants the records' own questions ("what did she ask?", "vilka frågor ställde hon?").
-
-    Retrieval and the composer put the answers to an interpellation before its
-    questions; for this kind of question the questions are the answer. Not so
-    for "vad svarade ministern på frågan ...?": a question that mentions the
-    answer wants the answer.
-    """
-    text = question.strip()
-    return bool(_ASKS_FOR_QUESTIONS.search(text)) and not _WANTS_ANSWERS.search(text)
-
-
 def follow_questions(
     hits: list[Hit],
     store: Store,

@@ -1,0 +1,171 @@
+"""What kind of answer a question asks for, read from its wording alone.
+
+A "how many" question wants a figure, "how much was spent" a sum of money,
+"who wrote" people, "how did the minister answer" a reply, "what did she ask"
+the records' own questions. The composer checks the evidence against these
+(a passage on the subject without the figure asked for is no answer) and the
+retrieval uses the last. Swedish and English wordings side by side.
+"""
+
+from __future__ import annotations
+
+import re
+
+NUMBER = re.compile(r"\b\d[\d\s,.]*\d\b|\b\d+\b")
+_QUANTITY_QUESTION = re.compile(
+    r"\b(?:how (?:many|much|large|big|long|high|great|often)"
+    r"|what (?:share|proportion|percentage|number|amount)"
+    r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
+    re.IGNORECASE,
+)
+_QUANTITY_WORDS = frozenset(
+    (
+        "två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton sexton sjutton arton nitton "
+        "tjugo trettio fyrtio femtio sextio sjuttio åttio nittio hundra tusen miljon miljoner miljard "
+        "miljarder hälften halva dubbelt procent procentenheter tredje fjärde femte sjätte sjunde åttonde "
+        "nionde tionde tredjedel tredjedelar fjärdedel fjärdedelar dussin two three four five six seven "
+        "eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred thousand million millions "
+        "billion half double percent third fourth fifth sixth seventh eighth ninth tenth quarter dozen"
+    ).split()
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def asks_for_quantity(question: str) -> bool:
+    """A "how many" or "hur stort" question wants a figure: a passage without one is no answer."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+_MONTHS = (
+    "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+    "|january|february|march|june|july|august|october"
+)
+_NOT_A_FIGURE = re.compile(
+    # dates ("12 januari", "den 1 december", "May 31"), document numbers
+    # ("2020/21:350", "SOU 2005:88", "prot. 2005/06:59") and paragraphs ("3 §"):
+    # numbers that count nothing
+    rf"\b\d{{1,2}}(?:\s|&nbsp;)+(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b"
+    r"|\b\d{4}/\d{2,4}(?::\d+)?|\b(?:SOU|Ds|prop\.?|bet\.?|dnr|nr)\s*\d[\d:/.-]*|\b\d+\s*(?:§|kap\.?)",
+    re.IGNORECASE,
+)
+_MONEY_QUESTION = re.compile(
+    r"\b(?:how much|hur mycket|vad kosta|what did\b.*\bcost)\b.*"
+    r"\b(?:money|spent|spend|cost|costs|budget\w*|grant\w*|fund\w*|kronor|pengar|kosta\w*|kostnad\w*"
+    r"|statsbidrag\w*|anslag\w*|satsa\w*|avsatt\w*|satsning\w*|invest\w*|worth|värd|värt"
+    r"|set aside|put into)\b",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"\b(?:kr|kronor|kronorna|mnkr|mkr|tkr|sek|miljon\w*|miljard\w*|million\w*|billion\w*|euro|dollar\w*)\b"
+    r"|\d\s*(?:kr|mnkr|mkr|tkr)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_money(question: str) -> bool:
+    """A question about what was spent or set aside wants a sum of money, not a head count."""
+    return bool(_MONEY_QUESTION.search(question))
+
+
+def years_in(text: str) -> set[str]:
+    return set(re.findall(r"\b(?:19|20)\d\d\b", text))
+
+
+def states_quantity(text: str, question: str = "") -> bool:
+    """Whether ``text`` gives a figure other than a year, a date, a document
+    number or one the question itself names."""
+    named = {m.group(0).replace(" ", "") for m in NUMBER.finditer(question)}
+    text = _NOT_A_FIGURE.sub(" ", text)
+    for match in NUMBER.finditer(text):
+        number = match.group(0).replace(" ", "")
+        if number not in named and not _YEAR.fullmatch(number):
+            return True
+    return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
+
+
+def figure_fits(text: str, question: str, record_year: str = "") -> bool:
+    """Whether ``text`` gives a figure of the kind and year asked about.
+
+    "How much was spent" is not answered by a head count, and "how many in
+    2026" not by a sentence whose figures are about 2024: a sentence that
+    names years must name one the question names. A year that dates the record
+    ("according to her 2008 interpellation") names the record, not the figure.
+    """
+    if not states_quantity(text, question):
+        return False
+    if asks_for_money(question) and not _MONEY.search(text):
+        return False
+    asked = years_in(question) - years_in(record_year)
+    stated = years_in(_NOT_A_FIGURE.sub(" ", text))
+    return not (asked and stated and not asked & stated)
+
+
+_PEOPLE_QUESTION = re.compile(
+    r"\b(?:who|whom|whose|which (?:minister|party|councillor|politician|member)\w*"
+    r"|vem|vilka|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_people(question: str) -> bool:
+    """Asked who wrote, to whom or which party, the record's heading is the answer, not mere context."""
+    return bool(_PEOPLE_QUESTION.search(question))
+
+
+_FACTOID_QUESTION = re.compile(
+    r"^\W*(?:who|whom|whose|when|which|how (?:many|much|large|big|long|high|often)"
+    r"|what (?:share|proportion|percentage|number|amount|year|date)"
+    r"|vem|vilk(?:en|et|a)|när|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
+    re.IGNORECASE,
+)
+_SEVERAL_PARTS = re.compile(
+    r"(?:,|\band\b|\boch\b)\s+(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b"
+    r"|\b(?:compared|jämfört|respektive)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_one_fact(question: str) -> bool:
+    """A figure, a name or a date takes a sentence or two; measures, reasons and two-part questions more."""
+    return bool(_FACTOID_QUESTION.search(question)) and not _SEVERAL_PARTS.search(question)
+
+
+_ASKS_FOR_REPLY = re.compile(
+    r"\b(?:how|what)\s+did\b[^?,;]*\b(?:answer|reply|respond)\b"
+    r"|\bwhat\s+was\b[^?,;]*\b(?:answer|reply|response)\b"
+    r"|\b(?:vad|hur)\s+svara(?:de|r)?\b|\bvad\s+(?:blev|var)\b[^?]*\bsvar(?:et)?\b",
+    re.IGNORECASE,
+)
+
+
+def wants_answer(question: str) -> bool:
+    """A question about how the minister answered needs a reply, never the interpellation itself.
+
+    Only when the reply is what is asked for: "which programme did she point
+    to in her answer, and what did the report show?" is half answered by the
+    interpellation.
+    """
+    return bool(_ASKS_FOR_REPLY.search(question))
+
+
+_ASKS_FOR_QUESTIONS = re.compile(
+    r"^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|questions?|wants? to know|wanted to know"
+    r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
+    r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|veta)\b",
+    re.IGNORECASE,
+)
+
+
+_WANTS_ANSWERS = re.compile(r"\b(?:answer|repl(?:y|ied|ies)|respond|svar)", re.IGNORECASE)
+
+
+def asks_for_questions(question: str) -> bool:
+    """Whether the user wants the records' own questions ("what did she ask?", "vilka frågor ställde hon?").
+
+    Retrieval and the composer put the answers to an interpellation before its
+    questions; for this kind of question the questions are the answer. Not so
+    for "vad svarade ministern på frågan ...?": a question that mentions the
+    answer wants the answer.
+    """
+    text = question.strip()
+    return bool(_ASKS_FOR_QUESTIONS.search(text)) and not _WANTS_ANSWERS.search(text)
