@@ -378,7 +378,8 @@ ANSWERING_KINDS = frozenset({"answer", "other"})
 
 def gives_figure(sentence: Sentence, question: str) -> bool:
     """A figure of the kind and year asked about (``questions.figure_fits``)."""
-    return figure_fits(sentence.text, question, record_year=sentence.hit.chunk.metadata.date[:4])
+    chunk = sentence.hit.chunk
+    return figure_fits(sentence.text, question, record_year=chunk.metadata.date[:4], context=chunk.text)
 
 
 def _abstain(

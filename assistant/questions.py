@@ -41,11 +41,12 @@ _MONTHS = (
     "|january|february|march|june|july|august|october"
 )
 _NOT_A_FIGURE = re.compile(
-    # dates ("12 januari", "den 1 december", "May 31"), document numbers
+    # dates ("12 januari", "den 1 december", "May 31", "12/5 2026", "2024-12-01"), document numbers
     # ("2020/21:350", "SOU 2005:88", "prot. 2005/06:59") and paragraphs ("3 §"):
     # numbers that count nothing
     rf"\b\d{{1,2}}(?:\s|&nbsp;)+(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b"
-    r"|\b\d{4}/\d{2,4}(?::\d+)?|\b(?:SOU|Ds|prop\.?|bet\.?|dnr|nr)\s*\d[\d:/.-]*|\b\d+\s*(?:§|kap\.?)",
+    r"|\b\d{4}/\d{2,4}(?::\d+)?|\b(?:SOU|Ds|prop\.?|bet\.?|dnr|nr)\s*\d[\d:/.-]*|\b\d+\s*(?:§|kap\.?)"
+    r"|\b\d{1,2}/\d{1,2}\s+(?:19|20)\d\d\b|\bden\s+\d{1,2}/\d{1,2}\b|\b\d{4}-\d{2}-\d{2}\b",
     re.IGNORECASE,
 )
 _MONEY_QUESTION = re.compile(
@@ -83,20 +84,21 @@ def states_quantity(text: str, question: str = "") -> bool:
     return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
 
 
-def figure_fits(text: str, question: str, record_year: str = "") -> bool:
+def figure_fits(text: str, question: str, record_year: str = "", context: str = "") -> bool:
     """Whether ``text`` gives a figure of the kind and year asked about.
 
     "How much was spent" is not answered by a head count, and "how many in
     2026" not by a sentence whose figures are about 2024: a sentence that
     names years must name one the question names. A year that dates the record
     ("according to her 2008 interpellation") names the record, not the figure.
+    A sentence that names no year takes the years of its ``context`` (the passage).
     """
     if not states_quantity(text, question):
         return False
     if asks_for_money(question) and not _MONEY.search(text):
         return False
     asked = years_in(question) - years_in(record_year)
-    stated = years_in(_NOT_A_FIGURE.sub(" ", text))
+    stated = years_in(_NOT_A_FIGURE.sub(" ", text)) or years_in(_NOT_A_FIGURE.sub(" ", context))
     return not (asked and stated and not asked & stated)
 
 

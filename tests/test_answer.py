@@ -21,6 +21,7 @@ from assistant.questions import (
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
+    figure_fits,
     states_quantity,
     wants_answer,
 )
@@ -123,6 +124,9 @@ def test_dates_and_document_numbers_are_not_figures() -> None:
     assert not states_quantity("Den 12 januari rymde en intagen från Sundbo ungdomshem.", question)
     assert not states_quantity("Betänkandet Vräkning och hemlöshet (SOU 2005:88) kom i höstas.", question)
     assert not states_quantity("Enligt 3 § ska nämnden informeras.", question)
+    assert not states_quantity("För Vänsterpartiet i Kumla 12/5 2026", question)
+    assert not states_quantity("Beslutat 2024-12-01.", question)
+    assert states_quantity("Tre av fyra, 3/4 av alla, rymde.", question)
     assert states_quantity("Under 2020 rymde 48 ungdomar från Sis ungdomshem.", question)
 
 
@@ -140,6 +144,10 @@ def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
     assert not gives_figure(_sentence("Det är 21 socialsekreterare som slutat under 2024."), so_far)
     assert gives_figure(_sentence("Under 2026 har 9 socialsekreterare slutat."), so_far)
     assert gives_figure(_sentence("Hittills har 9 socialsekreterare slutat."), so_far)
+    # a sentence without a year is about the years of its passage
+    passage = "Under 2024 slutade många. 12 stycken har bytt tjänst."
+    assert not figure_fits("12 stycken har bytt tjänst.", so_far, context=passage)
+    assert figure_fits("12 stycken har bytt tjänst.", so_far, context="Under 2026 slutade många.")
     # the year that dates the record names the record, not the figure
     dated = "How many homes were criticised, according to her 2008 interpellation?"
     criticised = _sentence("144 av de 156 hemmen fick kritik 2006 och 2007.", date="2008-04-18")
