@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from . import language as lang
@@ -248,10 +248,19 @@ def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) ->
     for sentence in ranked:
         if len(chosen) >= budget or sentence.relevance < floor:
             break
-        chunk_id = sentence.hit.chunk.chunk_id
-        if sentence.asks or per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
+        if sentence.asks:
             continue  # the records' own questions are context for their answers, not answers
         words = _word_set(sentence.text)
+        same = next((i for i, other in enumerate(chosen) if _same_place(sentence, other)), None)
+        if same is not None:
+            # overlapping quotes of one passage (a sentence quoted with the one after it) become one quote
+            merged = _merged(chosen[same], sentence)
+            if merged is not None:
+                chosen[same], seen[same] = merged, _word_set(merged.text)
+            continue
+        chunk_id = sentence.hit.chunk.chunk_id
+        if per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
+            continue
         if len(words) < 3 or any(is_near_duplicate(words, other, 0.8) for other in seen):
             continue
         chosen.append(sentence)
@@ -261,6 +270,22 @@ def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) ->
     for sentence in chosen:
         doc_order.setdefault(sentence.hit.chunk.doc_id, len(doc_order))
     return sorted(chosen, key=lambda s: (doc_order[s.hit.chunk.doc_id], s.start))
+
+
+def _same_place(a: Sentence, b: Sentence) -> bool:
+    """Overlapping spans of one document: a sentence reached from two chunks, or quoted with its successor."""
+    return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
+
+
+def _merged(kept: Sentence, other: Sentence) -> Sentence | None:
+    """One quote spanning both, when a passage of either holds it all (so it stays verbatim)."""
+    start, end = min(kept.start, other.start), max(kept.end, other.end)
+    for hit in (kept.hit, other.hit):
+        chunk = hit.chunk
+        if chunk.start <= start and end <= chunk.end:
+            text = chunk.text[start - chunk.start : end - chunk.start]
+            return replace(kept, hit=hit, start=start, end=end, text=text)
+    return None
 
 
 def citation_for(n: int, hit: Hit, start: int, end: int, quote: str) -> Citation:

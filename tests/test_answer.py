@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from assistant.answer import (
     Sentence,
     candidate_sentences,
@@ -10,6 +12,7 @@ from assistant.answer import (
     key_terms,
     missing_terms,
     question_terms,
+    select_sentences,
 )
 from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
@@ -57,9 +60,28 @@ def test_swedish_question_gets_swedish_framing(bundled_engine) -> None:
 
 
 def test_no_sentence_is_quoted_twice(bundled_engine) -> None:
-    answer = bundled_engine.answer("Vilka åtgärder planeras mot den höga personalomsättningen?")
-    quotes = [" ".join(c.quote.split()) for c in answer.citations]
-    assert len(quotes) == len(set(quotes))
+    """Not even in part: overlapping chunks and quotes carried on to the next sentence overlap."""
+    for question in (
+        "Vilka åtgärder planeras mot den höga personalomsättningen?",
+        "Hur många platsannonser för socialsekreterare fanns i januari 2024 jämfört med december 2023?",
+        "What do the records say about using hired-in or consultant social workers?",
+    ):
+        answer = bundled_engine.answer(question)
+        spans = sorted((c.doc_id, c.start, c.end) for c in answer.citations)
+        for (doc_a, _, end_a), (doc_b, start_b, _) in pairwise(spans):
+            assert doc_a != doc_b or end_a <= start_b, question
+        assert_citations_resolve(bundled_engine, answer)
+
+
+def test_overlapping_quotes_become_one_verbatim_quote() -> None:
+    text = "Lönerna höjs 2025. Tre specialister anställs. Cheferna utbildas i arbetsmiljö."
+    chunk = Chunk("c1", "svar.txt", 100, 100 + len(text), text, DocumentMetadata(title="Svar"))
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    first_two = Sentence(hit, 100, 100 + 45, text[:45], 0.95, 1)
+    last_two = Sentence(hit, 100 + 19, chunk.end, text[19:], 0.94, 1)
+    assert first_two.text.endswith("anställs.") and last_two.text.startswith("Tre")
+    (only,) = select_sentences([first_two, last_two])
+    assert (only.start, only.end, only.text) == (chunk.start, chunk.end, text)
 
 
 def test_a_place_the_records_never_mention_is_not_answered(bundled_engine) -> None:
