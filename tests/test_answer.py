@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from assistant.answer import (
+    RELEVANCE_MARGIN,
     Sentence,
     candidate_sentences,
     gives_figure,
@@ -82,6 +83,17 @@ def test_overlapping_quotes_become_one_verbatim_quote() -> None:
     assert first_two.text.endswith("anställs.") and last_two.text.startswith("Tre")
     (only,) = select_sentences([first_two, last_two])
     assert (only.start, only.end, only.text) == (chunk.start, chunk.end, text)
+
+
+def test_sentences_far_below_the_best_are_not_quoted() -> None:
+    text = "Lönerna höjs med tre procent 2025. Nämnden sammanträder varje månad i stadshuset."
+    chunk = Chunk("c1", "svar.txt", 0, len(text), text, DocumentMetadata(title="Svar"))
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    best = Sentence(hit, 0, 34, text[:34], 0.95, 1)
+    filler = Sentence(hit, 35, len(text), text[35:], 0.95 - RELEVANCE_MARGIN - 0.01, 1)
+    assert select_sentences([best, filler]) == [best]
+    near = Sentence(hit, 35, len(text), text[35:], 0.95 - RELEVANCE_MARGIN + 0.01, 1)
+    assert select_sentences([best, near]) == [best, near]
 
 
 def test_a_place_the_records_never_mention_is_not_answered(bundled_engine) -> None:
