@@ -497,17 +497,20 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
 def question_terms(engine: Engine, question: str) -> TermGroups:
     """The question's index terms weighted by idf; an English word's Swedish alternatives form one group.
 
-    A group weighs as much as its rarest member that the records contain.
+    A group weighs as much as its rarest member that the records contain. A
+    term counts once ("December" and its Swedish "december" are one term), and
+    a lone letter (the "s" of "Fölster's") is no term.
     """
     vocabulary = engine.lexical.vocabulary
     english = lang.detect(question, default="sv") == "en"
     own_words = without_english_stopwords(question) if english else question
-    groups = [[term] for term in dict.fromkeys(analyze(own_words, vocabulary))]
+    groups = [[term] for term in analyze(own_words, vocabulary)]
     if english:
         table = load_terms(engine.settings.terms)
         groups += [analyze(" ".join(alts), vocabulary) for alts in expand_groups(question, table)]
-    idf = engine.lexical.idf({t for group in groups for t in group})
-    weighted = [(frozenset(g), max((idf[t] for t in g), default=0.0)) for g in groups if g]
+    unique = dict.fromkeys(frozenset(t for t in g if len(t) > 1 or t.isdigit()) for g in groups)
+    idf = engine.lexical.idf({t for group in unique for t in group})
+    weighted = [(g, max((idf[t] for t in g), default=0.0)) for g in unique if g]
     return [(g, w) for g, w in weighted if w > 0]
 
 
