@@ -498,8 +498,7 @@ def question_terms(engine: Engine, question: str) -> TermGroups:
     """The question's index terms weighted by idf; an English word's Swedish alternatives form one group.
 
     A group weighs as much as its rarest member that the records contain. A
-    term counts once ("December" and its Swedish "december" are one term), and
-    a lone letter (the "s" of "Fölster's") is no term.
+    term counts once ("December" and its Swedish "december" are one term).
     """
     vocabulary = engine.lexical.vocabulary
     english = lang.detect(question, default="sv") == "en"
@@ -508,7 +507,7 @@ def question_terms(engine: Engine, question: str) -> TermGroups:
     if english:
         table = load_terms(engine.settings.terms)
         groups += [analyze(" ".join(alts), vocabulary) for alts in expand_groups(question, table)]
-    unique = dict.fromkeys(frozenset(t for t in g if len(t) > 1 or t.isdigit()) for g in groups)
+    unique = dict.fromkeys(frozenset(g) for g in groups)
     idf = engine.lexical.idf({t for group in unique for t in group})
     weighted = [(g, max((idf[t] for t in g), default=0.0)) for g in unique if g]
     return [(g, w) for g, w in weighted if w > 0]

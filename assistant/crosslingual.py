@@ -62,8 +62,12 @@ def without_english_stopwords(question: str) -> str:
     stopwords, and the few records that quote English give them a high idf, so
     they outweighed the question's real words in BM25 and in the composer.
     """
+    question = _POSSESSIVE.sub("", question)  # "Lindblom's" would leave an "s", which matches "(S)"
     kept = [w for w in _ANY_WORD.findall(question) if w.casefold() not in english_stopwords()]
     return " ".join(kept)
+
+
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 
 
 def lemma(word: str) -> str:
