@@ -64,6 +64,9 @@ def discover(documents_dir: Path) -> list[Path]:
 
     Hidden files and folders (``.git``, editor swap files) and Office lock files
     (``~$report.docx``) are never records; sidecars travel with their record.
+    Neither are the notes that describe a collection (README, SOURCE, LICENSE):
+    the Riksdag set's SOURCE.md, which speaks of interpellations in general,
+    ranked among the top three passages for questions about particular ones.
     """
     if not documents_dir.is_dir():
         raise DocumentError(
@@ -80,10 +83,17 @@ def discover(documents_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(documents_dir).as_posix())
 
 
+COLLECTION_NOTES = frozenset(
+    {"readme", "source", "sources", "license", "licence", "changelog", "contributing"}
+)
+"""File names (without suffix, any case) that describe a folder of records rather than being one."""
+
+
 def _is_record_name(name: str) -> bool:
     if name.startswith((".", "~$")) or name.endswith(SIDECAR_SUFFIX):
         return False
-    return os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
+    stem, suffix = os.path.splitext(name)
+    return suffix.lower() in SUPPORTED_SUFFIXES and stem.casefold() not in COLLECTION_NOTES
 
 
 def sidecar_path(path: Path) -> Path:

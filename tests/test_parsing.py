@@ -126,6 +126,9 @@ def test_discover_finds_supported_files_recursively_in_order(tmp_path: Path) -> 
         ".git/config.txt",
         "sub/.cache/e.txt",
         "~$lock.docx",
+        "README.md",
+        "SOURCE.md",
+        "sub/License.txt",
     ):
         write(tmp_path, name, "x")
     found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
