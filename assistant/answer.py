@@ -160,6 +160,18 @@ def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> 
     return sum(w for alternatives, w in groups if alternatives & found) / total
 
 
+def passage_yardstick(hits: Sequence[Hit]) -> float:
+    """The cosine that passages are measured against: the best one that is not a record's opening.
+
+    A record's opening passage holds its title, who asked whom and about what,
+    so its cosine to a question naming them runs high (0.93 against 0.90 for
+    the passage with the figure asked for), and measured against it the
+    passages that answer fell outside ``PASSAGE_MARGIN``.
+    """
+    inner = [h.similarity or 0.0 for h in hits if h.chunk.start > 0]
+    return max(inner) if inner else max((h.similarity or 0.0) for h in hits)
+
+
 def candidate_sentences(
     hits: Sequence[Hit], groups: TermGroups, vocabulary: frozenset[str], question: str = ""
 ) -> list[Sentence]:
@@ -174,7 +186,7 @@ def candidate_sentences(
     """
     if not hits:
         return []
-    best = max((h.similarity or 0.0) for h in hits)
+    best = passage_yardstick(hits)
     wants_figure = asks_for_quantity(question)
     wants_questions = asks_for_questions(question)  # then the records' questions are statements too
     wants_people = asks_for_people(question)
@@ -392,13 +404,25 @@ def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
             focus += sorted((c for c in statements if not c.heading), key=lambda c: -c.relevance)[:MONEY_TOP]
         if not any(gives_figure(c, question) for c in focus):
             return "no_figure"
-    if wants_answer(question) and not any(c.hit.chunk.metadata.kind in ANSWERING_KINDS for c in statements):
-        return "no_reply"
+    if wants_answer(question):
+        # the statements closest to the question, not any reply that happens to be near the top
+        focus = [c for c in statements if not c.heading and c.coverage >= FIGURE_FOCUS * best_statement]
+        if not any(_replies(c, question) for c in focus):
+            return "no_reply"
     return None
 
 
 ANSWERING_KINDS = frozenset({"answer", "other"})
 """Record kinds that can hold a reply: answers and debates (``other``), not the questions put."""
+
+
+def _replies(sentence: Sentence, question: str) -> bool:
+    """From an answer or a debate that names someone the question names (a reply to that question,
+    not the minister's answer to another interpellation years before)."""
+    if sentence.hit.chunk.metadata.kind not in ANSWERING_KINDS:
+        return False
+    names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
+    return not names or any(name in _searchable(sentence.hit).casefold() for name in names)
 
 
 def gives_figure(sentence: Sentence, question: str) -> bool:

@@ -7,11 +7,13 @@ from itertools import pairwise
 from assistant.answer import (
     RELEVANCE_MARGIN,
     Sentence,
+    _replies,
     candidate_sentences,
     gives_figure,
     is_heading,
     key_terms,
     missing_terms,
+    passage_yardstick,
     question_terms,
     select_sentences,
 )
@@ -229,12 +231,34 @@ def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None
     assert who_heading.heading and who_heading.relevance > heading.relevance
 
 
+def test_a_records_opening_is_not_the_yardstick_for_other_passages() -> None:
+    """The opening holds the title and names, so its cosine runs high without answering anything."""
+    meta = DocumentMetadata(title="Antalet undersköterskor")
+    opening = Hit(Chunk("ip#0-253", "ip", 0, 253, "x" * 253, meta), 1.0, similarity=0.93)
+    figure = Hit(Chunk("ip#254-490", "ip", 254, 490, "x" * 236, meta), 0.9, similarity=0.90)
+    assert passage_yardstick([opening, figure]) == 0.90
+    assert passage_yardstick([opening]) == 0.93
+
+
 def test_a_question_for_one_figure_gets_a_short_answer() -> None:
     assert asks_for_one_fact("Hur många socialsekreterare slutade 2024?")
     assert asks_for_one_fact("Who answered the interpellation about social workers leaving?")
     assert not asks_for_one_fact("What measures were promised against turnover?")
     assert not asks_for_one_fact("How many social workers left, and why did they leave?")
     assert not asks_for_one_fact("Hur många slutade i Kumla jämfört med i Stockholm?")
+
+
+def test_a_reply_must_name_someone_the_question_names() -> None:
+    """The minister's answer to another interpellation, years before, is no reply to this one."""
+    question = "How did Anna Tenje answer Nadja Awad's interpellation on staff shortages?"
+
+    def answer_saying(text: str) -> Sentence:
+        meta = DocumentMetadata(title="Svar", kind="answer", authors=["Maria Larsson"])
+        hit = Hit(Chunk("svar#0", "svar.txt", 10, 10 + len(text), text, meta), 1.0, similarity=0.9)
+        return Sentence(hit, 10, 10 + len(text), text, 0.9, 1)
+
+    assert not _replies(answer_saying("Eva Olofsson har frågat mig om personalen."), question)
+    assert _replies(answer_saying("Nadja Awad har frågat mig om personalbristen."), question)
 
 
 def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:
