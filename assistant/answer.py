@@ -28,6 +28,7 @@ from .questions import (
     asks_for_quantity,
     asks_for_questions,
     figure_fits,
+    has_several_parts,
     states_quantity,
     wants_answer,
 )
@@ -42,6 +43,7 @@ MAX_SENTENCES = 5
 FACTOID_SENTENCES = 3  # for a question after one figure, name or date
 MAX_PER_PASSAGE = 2
 PASSAGE_MARGIN = 0.03  # passages this far below the best one (cosine) still contribute
+SEVERAL_PARTS_FACTOR = 2.0  # ... twice as far for a question in two parts
 COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
 RELEVANCE_MARGIN = 0.06  # sentences further below the best one are filler: not quoted
 RELATED_SHOWN = 3
@@ -160,6 +162,9 @@ def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> 
     return sum(w for alternatives, w in groups if alternatives & found) / total
 
 
+OPENING_REACH = 50  # a passage starting this close to a record's start is its opening (passages are longer)
+
+
 def passage_yardstick(hits: Sequence[Hit]) -> float:
     """The cosine that passages are measured against: the best one that is not a record's opening.
 
@@ -168,7 +173,7 @@ def passage_yardstick(hits: Sequence[Hit]) -> float:
     the passage with the figure asked for), and measured against it the
     passages that answer fell outside ``PASSAGE_MARGIN``.
     """
-    inner = [h.similarity or 0.0 for h in hits if h.chunk.start > 0]
+    inner = [h.similarity or 0.0 for h in hits if h.chunk.start >= OPENING_REACH]
     return max(inner) if inner else max((h.similarity or 0.0) for h in hits)
 
 
@@ -190,10 +195,11 @@ def candidate_sentences(
     wants_figure = asks_for_quantity(question)
     wants_questions = asks_for_questions(question)  # then the records' questions are statements too
     wants_people = asks_for_people(question)
+    margin = PASSAGE_MARGIN * (SEVERAL_PARTS_FACTOR if has_several_parts(question) else 1)
     out: list[Sentence] = []
     for rank, hit in enumerate(hits, start=1):
         similarity = hit.similarity or 0.0
-        if similarity < best - PASSAGE_MARGIN:
+        if similarity < best - margin:
             continue
         chunk = hit.chunk
         spans = split_sentences(chunk.text, offset=chunk.start)

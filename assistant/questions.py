@@ -127,6 +127,11 @@ _SEVERAL_PARTS = re.compile(
 )
 
 
+def has_several_parts(question: str) -> bool:
+    """A question in two parts ("compared with", "and why?") is answered from more than one place."""
+    return bool(_SEVERAL_PARTS.search(question))
+
+
 def asks_for_one_fact(question: str) -> bool:
     """A figure, a name or a date takes a sentence or two; measures, reasons and two-part questions more."""
     return bool(_FACTOID_QUESTION.search(question)) and not _SEVERAL_PARTS.search(question)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from assistant.answer import (
+    PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
     Sentence,
     _replies,
@@ -238,6 +239,18 @@ def test_a_records_opening_is_not_the_yardstick_for_other_passages() -> None:
     figure = Hit(Chunk("ip#254-490", "ip", 254, 490, "x" * 236, meta), 0.9, similarity=0.90)
     assert passage_yardstick([opening, figure]) == 0.90
     assert passage_yardstick([opening]) == 0.93
+
+
+def test_a_question_in_two_parts_draws_on_passages_further_down() -> None:
+    texts = ["Det är 21 som slutat under 2024.", "I Kumla slutade 14 socialsekreterare 2025."]
+    hits = [
+        Hit(Chunk(f"d{i}#100", f"d{i}", 100, 100 + len(text), text, DocumentMetadata()), 1.0, similarity=sim)
+        for i, (text, sim) in enumerate(zip(texts, (0.92, 0.92 - 1.5 * PASSAGE_MARGIN), strict=True))
+    ]
+    one = candidate_sentences(hits, [], frozenset(), "Hur många slutade i Kumla 2025?")
+    two = candidate_sentences(hits, [], frozenset(), "Hur många slutade 2024, jämfört med i Kumla 2025?")
+    assert {s.hit.chunk.doc_id for s in one} == {"d0"}
+    assert {s.hit.chunk.doc_id for s in two} == {"d0", "d1"}
 
 
 def test_a_question_for_one_figure_gets_a_short_answer() -> None:
