@@ -134,7 +134,7 @@ def has_several_parts(question: str) -> bool:
 
 def asks_for_one_fact(question: str) -> bool:
     """A figure, a name or a date takes a sentence or two; measures, reasons and two-part questions more."""
-    return bool(_FACTOID_QUESTION.search(question)) and not _SEVERAL_PARTS.search(question)
+    return bool(_FACTOID_QUESTION.search(question)) and not has_several_parts(question)
 
 
 _ASKS_FOR_REPLY = re.compile(
