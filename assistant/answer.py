@@ -335,6 +335,17 @@ def document_heading(hit: Hit, language: str) -> str:
     return f"{title} ({'; '.join(details)})"
 
 
+def _marked_cut(sentence: Sentence) -> str:
+    """The quote as shown: "…" before one that starts mid-sentence, where a passage boundary cut it.
+
+    The citation keeps the exact text; only the reader is told that the
+    sentence began earlier in the record.
+    """
+    text = flatten(sentence.text)
+    starts_passage = sentence.start == sentence.hit.chunk.start >= OPENING_REACH
+    return "\u2026" + text if starts_passage and text[:1].islower() else text
+
+
 def flatten(text: str) -> str:
     return " ".join(text.split())
 
@@ -381,7 +392,7 @@ def compose(
             yield heading
         citation = citation_for(len(citations) + 1, sentence.hit, sentence.start, sentence.end, sentence.text)
         citations.append(citation)
-        line = f"\n- \u201c{flatten(sentence.text)}\u201d [{citation.n}]"
+        line = f"\n- \u201c{_marked_cut(sentence)}\u201d [{citation.n}]"
         parts.append(line)
         yield line
     yield Answer(

@@ -10,6 +10,7 @@ from assistant.answer import (
     Sentence,
     _replies,
     candidate_sentences,
+    compose,
     gives_figure,
     is_heading,
     key_terms,
@@ -86,6 +87,16 @@ def test_overlapping_quotes_become_one_verbatim_quote() -> None:
     assert first_two.text.endswith("anställs.") and last_two.text.startswith("Tre")
     (only,) = select_sentences([first_two, last_two])
     assert (only.start, only.end, only.text) == (chunk.start, chunk.end, text)
+
+
+def test_a_quote_cut_by_a_passage_boundary_is_marked() -> None:
+    text = "kompetenta sökande saknas i förvaltningen. Nämnden har anställt tre konsulter."
+    chunk = Chunk("s#900-990", "s.txt", 900, 900 + len(text), text, DocumentMetadata(title="Skrivelse"))
+    hits = [Hit(chunk, 1.0, similarity=0.9)]
+    pieces = list(compose("Vilka sökande saknas i förvaltningen?", hits, language="sv", threshold=0.5))
+    answer = pieces[-1]
+    assert "\u201c\u2026kompetenta sökande saknas" in answer.text
+    assert answer.citations[0].quote.startswith("kompetenta")  # the citation stays verbatim
 
 
 def test_sentences_far_below_the_best_are_not_quoted() -> None:
