@@ -372,7 +372,7 @@ def compose(
     if term_groups is None:
         term_groups = [(frozenset([term]), 1.0) for term in dict.fromkeys(analyze(question, vocabulary))]
     candidates = candidate_sentences(hits, term_groups, vocabulary, question)
-    gap = evidence_gap(question, candidates)
+    gap = evidence_gap(question, candidates, vocabulary)
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
         return
@@ -400,7 +400,9 @@ def compose(
     )
 
 
-def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
+def evidence_gap(
+    question: str, candidates: Sequence[Sentence], vocabulary: frozenset[str] = frozenset()
+) -> str | None:
     """Why passages that look close still do not answer: ``asked_not_answered``, ``no_figure``, ``no_reply``.
 
     Interpellations are questions: a record often *asks* exactly what the user
@@ -419,7 +421,8 @@ def evidence_gap(question: str, candidates: Sequence[Sentence]) -> str | None:
         if asks_for_money(question):
             # a sum in kronor is the very type asked for: near the top it needs no word overlap
             focus += sorted((c for c in statements if not c.heading), key=lambda c: -c.relevance)[:MONEY_TOP]
-        if not any(gives_figure(c, question) for c in focus):
+        named = documents_naming(question, candidates, vocabulary)
+        if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in focus):
             return "no_figure"
     if wants_answer(question):
         # the statements closest to the question, not any reply that happens to be near the top
@@ -440,6 +443,25 @@ def _replies(sentence: Sentence, question: str) -> bool:
         return False
     names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
     return not names or any(name in _searchable(sentence.hit).casefold() for name in names)
+
+
+def documents_naming(
+    question: str, candidates: Sequence[Sentence], vocabulary: frozenset[str] = frozenset()
+) -> set[str]:
+    """The records whose passages near the top name someone or somewhere the question names.
+
+    A figure must come from one of them: Stockholm's evictions are not counted
+    by a national figure, nor Kumla's departures by another city's. Any one
+    name will do, in any passage of the record (the trial "in Örebro" is named
+    a paragraph before its figures).
+    """
+    texts = {c.hit.chunk.doc_id: "" for c in candidates}
+    for c in candidates:
+        texts[c.hit.chunk.doc_id] += " " + _searchable(c.hit).casefold()
+    names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
+    # only names the records know: "the Social Services Department" is no name in Swedish records
+    names = [n for n in names if any(n in text for text in texts.values()) or _known(n, vocabulary)]
+    return {doc for doc, text in texts.items() if not names or any(n in text for n in names)}
 
 
 def gives_figure(sentence: Sentence, question: str) -> bool:

@@ -11,6 +11,7 @@ from assistant.answer import (
     _replies,
     candidate_sentences,
     compose,
+    documents_naming,
     gives_figure,
     is_heading,
     key_terms,
@@ -211,6 +212,30 @@ def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
     dated = "How many homes were criticised, according to her 2008 interpellation?"
     criticised = _sentence("144 av de 156 hemmen fick kritik 2006 och 2007.", date="2008-04-18")
     assert gives_figure(criticised, dated)
+
+
+def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_names(bundled_engine) -> None:
+    def said_in(doc: str, text: str) -> Sentence:
+        hit = Hit(
+            Chunk(f"{doc}#100", doc, 100, 100 + len(text), text, DocumentMetadata()), 1.0, similarity=0.9
+        )
+        return Sentence(hit, 100, 100 + len(text), text, 0.9, 1)
+
+    kumla, other = said_in("kumla.txt", "I Kumla slutade 14 under 2025."), said_in("svar.txt", "21 slutade.")
+    vocabulary = frozenset({"stockholm", "social"})
+    assert documents_naming("Hur många slutade i Kumla?", [kumla, other], vocabulary) == {"kumla.txt"}
+    # a name the records know, but no passage near the top: no record there counts it
+    assert documents_naming("How many left Stockholm's unit?", [kumla, other], vocabulary) == set()
+    # an English common noun capitalized is no name of the Swedish records
+    assert documents_naming("How many left the Department?", [kumla, other], vocabulary) == {
+        "kumla.txt",
+        "svar.txt",
+    }
+    so_far = bundled_engine.answer("Hur många socialsekreterare har slutat i Kumla hittills under 2026?")
+    assert so_far.abstained
+    last_year = bundled_engine.answer("Hur många socialsekreterare slutade i Kumla under 2025?")
+    assert not last_year.abstained
+    assert any("14 socialsekreterare" in c.quote for c in last_year.citations)
 
 
 def test_a_record_heading_is_recognised_by_most_of_its_title() -> None:
