@@ -27,8 +27,10 @@ from .questions import (
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
+    asks_for_result,
     figure_fits,
     has_several_parts,
+    speaks_of_future,
     states_quantity,
     wants_answer,
 )
@@ -424,6 +426,10 @@ def evidence_gap(
         named = documents_naming(question, candidates, vocabulary)
         if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in focus):
             return "no_figure"
+    if asks_for_result(question):
+        said = [c for c in statements if not c.heading]
+        if said and speaks_of_future(max(said, key=lambda c: (c.coverage, c.relevance)).text):
+            return "not_yet"  # the statement closest to the question tells of a plan, not a finding
     if wants_answer(question):
         # the statements closest to the question, not any reply that happens to be near the top
         focus = [c for c in statements if not c.heading and c.coverage >= FIGURE_FOCUS * best_statement]

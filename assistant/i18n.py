@@ -22,6 +22,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena tar upp ämnet men anger ingen sådan siffra.",
         "en": "The closest passages touch on the subject but give no such figure.",
     },
+    "not_yet": {
+        "sv": "De närmaste styckena säger att det ska göras, inte vad det visade.",
+        "en": "The closest passages say that it is to be done, not what it showed.",
+    },
     "no_reply": {
         "sv": "De närmaste styckena kommer från frågor som ställts, inte från något svar på dem.",
         "en": "The closest passages come from questions put, not from any reply to them.",

@@ -137,6 +137,29 @@ def asks_for_one_fact(question: str) -> bool:
     return bool(_FACTOID_QUESTION.search(question)) and not has_several_parts(question)
 
 
+_ASKS_FOR_RESULT = re.compile(
+    r"\b(?:what did\b[^?]*\b(?:show|find|found|conclude|reveal)"
+    r"|what (?:was|were) the (?:result|finding|conclusion)s?"
+    r"|vad (?:visade|kom\b[^?]*\bfram till|framkom)|vilka slutsatser|vad blev resultatet)\b",
+    re.IGNORECASE,
+)
+_NOT_YET = re.compile(
+    r"\b(?:ska|skall|kommer att|planeras|planerar|avser|pågår|påbörja\w*"
+    r"|har\b(?:\s+\w+){0,2}\s+uppdrag(?:et)? att|will|is to|are to|is being|plans? to)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_result(question: str) -> bool:
+    """A question after what an analysis or a report showed: a plan to make one is no answer."""
+    return bool(_ASKS_FOR_RESULT.search(question))
+
+
+def speaks_of_future(text: str) -> bool:
+    """Whether ``text`` tells of something to be done ("ett analysarbete ska ske", "har i uppdrag att")."""
+    return bool(_NOT_YET.search(text))
+
+
 _ASKS_FOR_REPLY = re.compile(
     r"\b(?:how|what)\s+did\b[^?,;]*\b(?:answer|reply|respond)\b"
     r"|\bwhat\s+was\b[^?,;]*\b(?:answer|reply|response)\b"

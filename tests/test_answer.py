@@ -30,7 +30,9 @@ from assistant.questions import (
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
+    asks_for_result,
     figure_fits,
+    speaks_of_future,
     states_quantity,
     wants_answer,
 )
@@ -308,6 +310,23 @@ def test_a_reply_must_name_someone_the_question_names() -> None:
 
     assert not _replies(answer_saying("Eva Olofsson har frågat mig om personalen."), question)
     assert _replies(answer_saying("Nadja Awad har frågat mig om personalbristen."), question)
+
+
+def test_a_plan_to_analyse_is_no_finding(bundled_engine) -> None:
+    """Kumla's annual report says an analysis *will* be made; asked what it showed, say so."""
+    assert asks_for_result("Vad visade analysen?") and asks_for_result("What did the review find?")
+    assert not asks_for_result("What measures were promised against turnover?")
+    assert speaks_of_future("I årsredovisningen nämns att ett analysarbete ska ske.")
+    assert speaks_of_future("Socialstyrelsen har regeringens uppdrag att se över konsekvenserna.")
+    assert not speaks_of_future("Analysen visade att arbetsbelastningen var för hög.")
+    for question in (
+        "Vad visade analysen av orsakerna till personalomsättningen i Kumla?",
+        "What did the analysis of the causes of Kumla's high staff turnover find?",
+    ):
+        answer = bundled_engine.answer(question)
+        assert answer.abstained, question
+        said = ("ska göras, inte vad det visade", "to be done, not what it showed")
+        assert any(p in answer.text for p in said)
 
 
 def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:
