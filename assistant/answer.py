@@ -405,36 +405,37 @@ def compose(
 def evidence_gap(
     question: str, candidates: Sequence[Sentence], vocabulary: frozenset[str] = frozenset()
 ) -> str | None:
-    """Why passages that look close still do not answer: ``asked_not_answered``, ``no_figure``, ``no_reply``.
+    """Why passages that look close still do not answer, or None; the reason is an ``i18n`` key.
 
-    Interpellations are questions: a record often *asks* exactly what the user
-    asks ("what has the analysis shown?") without any record answering it. When
-    the question's terms are found in a question of the records far more fully
-    than in any statement, that is what happened. And a "how many" question is
-    not answered by statements on the subject that give no figure.
+    - ``asked_not_answered``: interpellations are questions, and a record often
+      *asks* what the user asks without any record answering it: the question's
+      terms are in a question of the records far more fully than in any statement.
+    - ``no_figure``: a "how many" question is not answered by statements on the
+      subject without a figure of the kind, year and place asked about.
+    - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
+    - ``no_reply``: asked how someone answered, no answer or debate replies.
     """
     statements = [c for c in candidates if not c.asks]
-    best_statement = max((c.coverage for c in statements if not c.heading), default=0.0)
+    said = [c for c in statements if not c.heading]
+    best_statement = max((c.coverage for c in said), default=0.0)
     best_asked = max((c.coverage for c in candidates if c.asks), default=0.0)
+    # the statements closest to the question, not any that happen to be near the top
+    focus = [c for c in said if c.coverage >= FIGURE_FOCUS * best_statement]
     if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
         return "asked_not_answered"
     if asks_for_quantity(question):
-        focus = [c for c in statements if not c.heading and c.coverage >= FIGURE_FOCUS * best_statement]
+        figures = focus
         if asks_for_money(question):
             # a sum in kronor is the very type asked for: near the top it needs no word overlap
-            focus += sorted((c for c in statements if not c.heading), key=lambda c: -c.relevance)[:MONEY_TOP]
+            figures = focus + sorted(said, key=lambda c: -c.relevance)[:MONEY_TOP]
         named = documents_naming(question, candidates, vocabulary)
-        if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in focus):
+        if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in figures):
             return "no_figure"
-    if asks_for_result(question):
-        said = [c for c in statements if not c.heading]
-        if said and speaks_of_future(max(said, key=lambda c: (c.coverage, c.relevance)).text):
-            return "not_yet"  # the statement closest to the question tells of a plan, not a finding
-    if wants_answer(question):
-        # the statements closest to the question, not any reply that happens to be near the top
-        focus = [c for c in statements if not c.heading and c.coverage >= FIGURE_FOCUS * best_statement]
-        if not any(_replies(c, question) for c in focus):
-            return "no_reply"
+    closest = max(said, key=lambda c: (c.coverage, c.relevance), default=None)
+    if asks_for_result(question) and closest and speaks_of_future(closest.text):
+        return "not_yet"  # the statement closest to the question tells of a plan, not a finding
+    if wants_answer(question) and not any(_replies(c, question) for c in focus):
+        return "no_reply"
     return None
 
 
