@@ -368,6 +368,8 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     """Usually a record's question is context for its answer; asked for the questions, they are the answer."""
     assert asks_for_questions("Vilka frågor ställer skrivelsen från 2024 om väntetider?")
     assert asks_for_questions("What did the Left Party want to know?")
+    assert asks_for_questions("Vad ville Vänsterpartiet veta?")
+    assert not asks_for_questions("Vad fick socialnämnden veta om rekryteringsläget i augusti 2024?")
     assert not asks_for_questions("Christina Örnebjär frågade 2016 om behörigheten. Vad blev svaret?")
     assert not asks_for_questions("What measures were promised against turnover?")
     assert not asks_for_questions("Vad svarade ministern på frågan om vakanserna?")
