@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -33,6 +34,8 @@ import numpy as np
 
 from .config import Settings
 from .schema import Chunk, DocumentMetadata, Filters, ParsedDocument
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -293,10 +296,18 @@ class Store:
             raise DamagedIndexError(damaged_message(Path(settings.index) / "chroma", exc)) from exc
 
     def _settle_hnsw(self) -> None:
-        """Give an index made before ``HNSW`` existed the same search settings."""
+        """Give an index made before ``HNSW`` existed the same search settings.
+
+        Best effort: a store that refuses the change (a read-only token on a
+        Chroma server, say) still answers, with Chroma's narrower search.
+        """
         hnsw = (getattr(self.chunks, "configuration_json", None) or {}).get("hnsw") or {}
-        if any(hnsw.get(key) != value for key, value in HNSW.items()):
+        if all(hnsw.get(key) == value for key, value in HNSW.items()):
+            return
+        try:
             self.chunks.modify(configuration={"hnsw": dict(HNSW)})
+        except Exception as exc:  # any refusal leaves a working, narrower index
+            log.warning("could not set the HNSW search to %s (%s); Chroma's default is used", HNSW, exc)
 
     # -- model bookkeeping -------------------------------------------------
 
