@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings
+from .config import Settings, for_folders
 from .schema import Answer, Filters
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -126,7 +126,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(documents=args.documents, index=args.index, model=args.model)
+    return for_folders(Settings.from_env(model=args.model), args.documents, args.index)
 
 
 def parse_filters(where: Sequence[str], since: str | None, until: str | None) -> Filters:

@@ -7,6 +7,7 @@ settings table is generated from ``SETTINGS`` so the two cannot drift apart.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -304,3 +305,28 @@ def settings_table() -> str:
             default = default.name + "/" if f.name != "model_cache" else "~/.cache/council-qa"
         rows.append(f"| `COUNCIL_QA_{f.metadata['env']}` | `{default}` | {f.metadata['help']} |")
     return "\n".join(rows)
+
+
+def corpus_index(settings: Settings, documents: Path) -> Path:
+    """A separate index per documents folder, so working on another corpus never touches the default one."""
+    resolved = Path(documents).resolve()
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
+    return Path(settings.index) / "corpora" / f"{resolved.name}-{digest}"
+
+
+def for_folders(settings: Settings, documents: Path | None, index: Path | None) -> Settings:
+    """``settings`` for the folders named on the command line.
+
+    The configured index belongs to the configured documents folder. Another
+    documents folder without an index folder gets an index of its own under
+    ``<index>/corpora/``: otherwise ``ingest --documents other/`` would replace
+    the bundled records in the default index, and ``ask --documents other/``
+    would quietly answer from whatever that index holds.
+    """
+    if index is not None:
+        settings = replace(settings, index=index)
+    if documents is None:
+        return settings
+    if index is None and Path(documents).resolve() != Path(settings.documents).resolve():
+        settings = replace(settings, index=corpus_index(settings, documents))
+    return replace(settings, documents=documents)

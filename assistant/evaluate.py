@@ -8,12 +8,10 @@ at the same moment.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +28,6 @@ from .metrics import (
 )
 
 DEFAULT_GOLD = PROJECT_ROOT / "eval" / "gold.jsonl"
-
-
-def corpus_index(settings: Settings, documents: Path) -> Path:
-    """A separate index per documents folder, so evaluating another corpus never touches the default one."""
-    resolved = documents.resolve()
-    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
-    return Path(settings.index) / "corpora" / f"{resolved.name}-{digest}"
 
 
 def run_question(engine: Any, gold: GoldQuestion, mode: str, k: int) -> QuestionResult:
@@ -111,8 +102,6 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     from .parsing import read_document
     from .report import format_table, write_report
 
-    if args.documents is not None and args.index is None:
-        settings = replace(settings, index=corpus_index(settings, Path(args.documents)))
     gold_path = args.gold or DEFAULT_GOLD
     documents = Path(settings.documents)
     questions = load_gold(gold_path, documents, read_text=lambda p: read_document(p, documents).text)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import PROJECT_ROOT, Settings, settings_table
+from assistant.config import PROJECT_ROOT, Settings, for_folders, settings_table
 
 
 def test_readme_documents_every_setting() -> None:
@@ -26,3 +26,14 @@ def test_environment_and_overrides() -> None:
 def test_bad_number_names_the_variable() -> None:
     with pytest.raises(SystemExit, match="COUNCIL_QA_K"):
         Settings.from_env({"COUNCIL_QA_K": "many"})
+
+
+def test_another_documents_folder_gets_its_own_index(tmp_path: Path) -> None:
+    base = Settings.from_env({}, documents=tmp_path / "documents", index=tmp_path / "index")
+    other = for_folders(base, tmp_path / "riksdagen", None)
+    assert other.documents == tmp_path / "riksdagen"
+    assert other.index.parent == tmp_path / "index" / "corpora" and other.index.name.startswith("riksdagen-")
+    assert for_folders(base, tmp_path / "riksdagen", None).index == other.index  # reused, not rebuilt
+    assert for_folders(base, tmp_path / "documents", None).index == tmp_path / "index"
+    assert for_folders(base, tmp_path / "riksdagen", tmp_path / "mine").index == tmp_path / "mine"
+    assert for_folders(base, None, None) == base
