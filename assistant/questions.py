@@ -160,10 +160,14 @@ def speaks_of_future(text: str) -> bool:
     return bool(_NOT_YET.search(text))
 
 
+_NAMED = r"(?:the\s+)?(?-i:[A-ZÅÄÖ][\w-]+(?:\s+[A-ZÅÄÖ][\w-]+)*)(?:\s+\(\w+\))?"  # "Lotta Finstorp (M)"
 _ASKS_FOR_REPLY = re.compile(
     r"\b(?:how|what)\s+did\b[^?,;]*\b(?:answer|reply|respond)\b"
     r"|\bwhat\s+was\b[^?,;]*\b(?:answer|reply|response)\b"
-    r"|\b(?:vad|hur)\s+svara(?:de|r)?\b|\bvad\s+(?:blev|var)\b[^?]*\bsvar(?:et)?\b",
+    r"|\b(?:vad|hur)\s+svara(?:de|r)?\b|\bvad\s+(?:blev|var)\b[^?]*\bsvar(?:et)?\b"
+    # what one person said when another, named, asked: the reply, not the asking
+    r"|\b(?:how|what)\s+did\b[^?]*\b(?:say|state)\b[^?]*\bwhen\s+" + _NAMED + r"\s+asked\b"
+    r"|\b(?:vad|hur)\s+(?:sa|sade)\b[^?]*\bnär\s+" + _NAMED + r"\s+frågade\b",
     re.IGNORECASE,
 )
 

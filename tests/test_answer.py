@@ -335,6 +335,15 @@ def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:
     assert wants_answer("Vad svarade ordföranden?")
     assert not wants_answer("Who answered the interpellation, and in what role?")
     assert not wants_answer("What did the report show, and which programme did she point to in her answer?")
+    # what one person said when another, named, asked is the reply; what the asker said is not
+    assert wants_answer("How did Åsa Regnér say the money would be divided, when Lotta Finstorp asked?")
+    assert wants_answer("Vad sa ordföranden när Vänsterpartiet frågade om avhoppen?")
+    assert not wants_answer("What did she say about the age limit when she asked?")
+    assert not wants_answer("When Eva Olofsson (V) raised elderly care, what did she say?")
+    said = bundled_engine.answer(
+        "What did Annica Sjökvist say about the turnover when Margareta Hultman Brikell asked about it?"
+    )
+    assert said.abstained and "not from any reply" in said.text
     unanswered = bundled_engine.answer(
         "How did Annica Sjökvist answer the Left Party's interpellation on social workers leaving Kumla?"
     )
