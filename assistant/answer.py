@@ -424,7 +424,8 @@ def evidence_gap(
     if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
         return "asked_not_answered"
     if asks_for_quantity(question):
-        figures = focus
+        # in a question of several parts, the figure's part may share fewer of its words than another part
+        figures = said if has_several_parts(question) else focus
         if asks_for_money(question):
             # a sum in kronor is the very type asked for: near the top it needs no word overlap
             figures = focus + sorted(said, key=lambda c: -c.relevance)[:MONEY_TOP]

@@ -216,6 +216,17 @@ def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
     assert gives_figure(criticised, dated)
 
 
+def test_a_figure_asked_for_in_one_part_of_two_may_share_few_words_with_the_question(bundled_engine) -> None:
+    """The statements closest to "why do they leave" give reasons; the figure is a little further down."""
+    for question in (
+        "Why do social workers leave Kumla's children and youth unit, and how many left in 2024?",
+        "Vad vill Vänsterpartiet veta, och hur många socialsekreterare slutade 2024?",
+    ):
+        both = bundled_engine.answer(question)
+        assert not both.abstained, question
+        assert any("21" in c.quote for c in both.citations), question
+
+
 def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_names(bundled_engine) -> None:
     def said_in(doc: str, text: str) -> Sentence:
         hit = Hit(
