@@ -63,6 +63,19 @@ _MONEY = re.compile(
 )
 
 
+_PAY_QUESTION = re.compile(
+    r"\b(?:how (?:large|big|high|much)|hur (?:stor\w*|hög\w*|mycket))\b.*"
+    r"\b(?:pay|salary|salaries|wages?|lön\w*)",
+    re.IGNORECASE,
+)
+_PERCENT = re.compile(r"%|\b(?:procent\w*|percent\w*|per cent)\b", re.IGNORECASE)
+
+
+def asks_for_pay(question: str) -> bool:
+    """How large a pay rise is: a sum or a percentage answers it, a head count does not."""
+    return bool(_PAY_QUESTION.search(question))
+
+
 def asks_for_money(question: str) -> bool:
     """A question about what was spent or set aside wants a sum of money, not a head count."""
     return bool(_MONEY_QUESTION.search(question))
@@ -96,6 +109,8 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
     if not states_quantity(text, question):
         return False
     if asks_for_money(question) and not _MONEY.search(text):
+        return False
+    if asks_for_pay(question) and not (_MONEY.search(text) or _PERCENT.search(text)):
         return False
     asked = years_in(question) - years_in(record_year)
     stated = years_in(_NOT_A_FIGURE.sub(" ", text)) or years_in(_NOT_A_FIGURE.sub(" ", context))
