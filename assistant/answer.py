@@ -199,8 +199,13 @@ def candidate_sentences(
     wants_people = asks_for_people(question)
     margin = PASSAGE_MARGIN * (SEVERAL_PARTS_FACTOR if has_several_parts(question) else 1)
     out: list[Sentence] = []
+    previous = 0.0
     for rank, hit in enumerate(hits, start=1):
         similarity = hit.similarity or 0.0
+        if "follows" in hit.ranks:
+            # the answer retrieval put behind a matching question counts as close as the question
+            similarity = max(similarity, previous)
+        previous = hit.similarity or 0.0
         if similarity < best - margin:
             continue
         chunk = hit.chunk
@@ -271,12 +276,17 @@ def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) ->
         if sentence.asks:
             continue  # the records' own questions are context for their answers, not answers
         words = _word_set(sentence.text)
-        same = next((i for i, other in enumerate(chosen) if _same_place(sentence, other)), None)
-        if same is not None:
-            # overlapping quotes of one passage (a sentence quoted with the one after it) become one quote
-            merged = _merged(chosen[same], sentence)
+        same = [i for i, other in enumerate(chosen) if _same_place(sentence, other)]
+        if same:
+            # overlapping quotes of one passage (a sentence quoted with the one after it) become one
+            # quote, also when the newcomer bridges two quotes already chosen
+            merged: Sentence | None = chosen[same[0]]
+            for other in [*(chosen[i] for i in same[1:]), sentence]:
+                merged = _merged(merged, other) if merged is not None else None
             if merged is not None:
-                chosen[same], seen[same] = merged, _word_set(merged.text)
+                chosen[same[0]], seen[same[0]] = merged, _word_set(merged.text)
+                for i in reversed(same[1:]):
+                    del chosen[i], seen[i]
             continue
         chunk_id = sentence.hit.chunk.chunk_id
         if per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
