@@ -273,7 +273,7 @@ def _ingest_documents(target: Path, riksdagen_records: int) -> Path:
 
 
 def _worker_ingest(args: dict[str, Any]) -> dict[str, Any]:
-    from .chunking import chunk_document, make_splitter
+    from .chunking import make_chunker
     from .embeddings import get_embedder
     from .ingest import embedding_text, ingest
     from .parsing import discover, read_document
@@ -288,13 +288,9 @@ def _worker_ingest(args: dict[str, Any]) -> dict[str, Any]:
     watch = CpuWatch([os.getpid()])
     report = ingest(settings, embedder=embedder, progress=False, log=lambda message: None)
     other = watch.other_cores()
-    splitter = make_splitter(settings.chunk_tokens)
+    chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
     folder = Path(settings.documents)
-    texts = [
-        embedding_text(c)
-        for path in discover(folder)
-        for c in chunk_document(read_document(path, folder), splitter)
-    ]
+    texts = [embedding_text(c) for path in discover(folder) for c in chunker(read_document(path, folder))]
     t0 = time.perf_counter()
     for text in texts:
         embedder.count_tokens(text)
@@ -525,7 +521,7 @@ def _worker_load(args: dict[str, Any]) -> dict[str, Any]:
     target = Store(target_settings)
     t0 = time.perf_counter()
     if args["chunks"]:
-        items = _generated_items(source, by_doc, int(args["chunks"]), target_settings.chunk_tokens)
+        items = _generated_items(source, by_doc, int(args["chunks"]), target_settings)
         real = False
     else:
         items = [
@@ -573,19 +569,19 @@ def _source_passages(store: Any) -> dict[str, tuple[list[Any], np.ndarray]]:
 
 
 def _generated_items(
-    source: Any, by_doc: dict[str, tuple[list[Any], np.ndarray]], n_chunks: int, chunk_tokens: int
+    source: Any, by_doc: dict[str, tuple[list[Any], np.ndarray]], n_chunks: int, settings: Settings
 ) -> list[tuple[Any, list[Any], np.ndarray]]:
-    from .chunking import chunk_document, make_splitter
+    from .chunking import make_chunker
     from .corpusgen import derived_vector, generate
 
     docs = [d for doc_id in by_doc if (d := source.get_document(doc_id)) is not None]
     vectors = [by_doc[d.doc_id][1] for d in docs]
     flat = np.concatenate(vectors)
-    splitter = make_splitter(chunk_tokens)
+    chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
     items: list[tuple[Any, list[Any], np.ndarray]] = []
     total = 0
     for seq, (doc, i) in enumerate(generate(docs, SEED)):
-        chunks = chunk_document(doc, splitter)
+        chunks = chunker(doc)
         if not chunks:
             continue
         picks = np.random.default_rng([SEED, seq]).integers(0, len(flat), size=len(chunks))
@@ -971,7 +967,11 @@ def _worker_main(argv: Sequence[str]) -> int:
 
 
 def _portable(settings: Settings) -> dict[str, Any]:
-    return {"model_cache": str(settings.model_cache), "chunk_tokens": settings.chunk_tokens}
+    return {
+        "model_cache": str(settings.model_cache),
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+    }
 
 
 def _settings(args: dict[str, Any], **values: Any) -> Settings:
@@ -980,6 +980,7 @@ def _settings(args: dict[str, Any], **values: Any) -> Settings:
         model=args.get("model"),
         model_cache=Path(given["model_cache"]) if "model_cache" in given else None,
         chunk_tokens=given.get("chunk_tokens"),
+        chunk_overlap=given.get("chunk_overlap"),
     )
     return replace(base, **{"chroma_url": "", **values})
 

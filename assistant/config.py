@@ -79,8 +79,17 @@ class Settings:
         metadata={"env": "COLLECTION", "help": "Name of the Chroma collection."},
     )
     chunk_tokens: int = field(
+        default=192,
+        metadata={"env": "CHUNK_TOKENS", "help": "Chunk size in tiktoken (cl100k) tokens (at most)."},
+    )
+    chunk_overlap: int = field(
         default=96,
-        metadata={"env": "CHUNK_TOKENS", "help": "Chunk size in tiktoken (cl100k) tokens."},
+        metadata={
+            "env": "CHUNK_OVERLAP",
+            "help": "Tokens each chunk shares with the one before it (less than `CHUNK_TOKENS`): chunks "
+            "are made of pieces of `CHUNK_TOKENS - CHUNK_OVERLAP` tokens, two or more in a row, so a "
+            "sentence that introduces a point and the one that makes it meet in some chunk.",
+        },
     )
     k: int = field(default=12, metadata={"env": "K", "help": "Passages retrieved per question."})
     mode: str = field(

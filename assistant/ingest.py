@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chunking import chunk_document, make_splitter
+from .chunking import LEGACY_CHUNKING, Chunker, chunking_stamp, make_chunker
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .lexical import sync_lexical
@@ -109,7 +109,12 @@ def ingest(
         records = store.document_records()
         paths = discover(documents_dir)
         seen: set[str] = set()
-        splitter = make_splitter(settings.chunk_tokens)
+        chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
+        chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
+        was = str(store.info.get("chunking", LEGACY_CHUNKING))
+        recut = bool(records) and was != chunking  # chunks cut two ways would rank unevenly
+        if recut:
+            log(f"chunking changed ({was} -> {chunking} tokens/overlap): cutting all {len(records)} again")
         for path in _progress(paths, progress):
             doc_id = path.relative_to(documents_dir).as_posix()
             seen.add(doc_id)
@@ -120,18 +125,18 @@ def ingest(
                 log(f"skipped {exc}")
                 continue
             previous = records.get(doc.doc_id)
-            if previous is not None and previous.content_hash == doc.content_hash:
+            if previous is not None and previous.content_hash == doc.content_hash and not recut:
                 report.skipped.append(doc.doc_id)
                 continue
             _mark_changing(store, report)
-            _index_document(store, embedder, doc, splitter, report)
+            _index_document(store, embedder, doc, chunker, report)
             (report.updated if previous else report.added).append(doc.doc_id)
         for doc_id in sorted(set(records) - seen):
             _mark_changing(store, report)
             store.delete_document(doc_id)
             report.removed.append(doc_id)
-        if report.changed or "model" not in store.info:
-            store.set_info(model=embedder.name, dim=embedder.dim)
+        if report.changed or "model" not in store.info or recut:
+            store.set_info(model=embedder.name, dim=embedder.dim, chunking=chunking)
             store.bump_version()
         sync_lexical(store, Path(settings.index) / "lexical")
     report.seconds = time.perf_counter() - started
@@ -150,9 +155,9 @@ def _mark_changing(store: Store, report: IngestReport) -> None:
 
 
 def _index_document(
-    store: Store, embedder: Embedder, doc: ParsedDocument, splitter: object, report: IngestReport
+    store: Store, embedder: Embedder, doc: ParsedDocument, chunker: Chunker, report: IngestReport
 ) -> None:
-    chunks = chunk_document(doc, splitter)  # type: ignore[arg-type]
+    chunks = chunker(doc)
     texts = [embedding_text(c) for c in chunks]
     t0 = time.perf_counter()
     vectors = embedder.embed_passages(texts)

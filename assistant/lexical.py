@@ -18,10 +18,10 @@ import math
 import re
 import shutil
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -301,7 +301,9 @@ def _rebuild(store: object, folder: Path, version: str) -> LexicalIndex:
     for page_ids, page_texts, page_metas in store.all_chunks():  # type: ignore[attr-defined]
         ids.extend(page_ids)
         texts.extend(lexical_text(t, m) for t, m in zip(page_texts, page_metas))
-        positions.extend((str(m["doc_id"]), int(m["start"]), cid) for cid, m in zip(page_ids, page_metas))
+        positions.extend(
+            (str(m["doc_id"]), int(m["start"]), int(m["end"]), cid) for cid, m in zip(page_ids, page_metas)
+        )
     index = LexicalIndex.build(ids, texts, version=version, successors=successors(positions))
     with contextlib.suppress(OSError):  # a read-only replica still serves from memory
         index.save(folder)
@@ -361,10 +363,27 @@ def _refresh_in_background(store: object, folder: Path, current: LexicalIndex, v
     return job.result
 
 
-def successors(positions: Iterable[tuple[str, int, str]]) -> dict[str, str]:
-    """Chunk id -> the id of the chunk after it in the same document, from (doc id, start, chunk id)."""
-    ordered = sorted(positions)
-    return {cid: nxt for (doc, _, cid), (nxt_doc, _, nxt) in pairwise(ordered) if doc == nxt_doc}
+def successors(positions: Iterable[tuple[str, int, int, str]]) -> dict[str, str]:
+    """Chunk id -> the first chunk of its document that starts where it ends or later.
+
+    From (doc id, start, end, chunk id). Overlapping chunks share text, so the
+    chunk after a question is the first that begins after it (as
+    ``Store.next_chunks`` has it), not the next one to begin.
+    """
+    by_doc: dict[str, list[tuple[int, str]]] = {}
+    ends: list[tuple[str, int, str]] = []
+    for doc, start, end, cid in positions:
+        by_doc.setdefault(doc, []).append((start, cid))
+        ends.append((doc, end, cid))
+    for entries in by_doc.values():
+        entries.sort()
+    out: dict[str, str] = {}
+    for doc, end, cid in ends:
+        entries = by_doc[doc]
+        i = bisect_left(entries, (end, ""))
+        if i < len(entries):
+            out[cid] = entries[i][1]
+    return out
 
 
 def lexical_text(text: str, meta: dict) -> str:

@@ -27,6 +27,7 @@ from assistant.language import detect
 from assistant.questions import (
     asks_for_money,
     asks_for_one_fact,
+    asks_for_pay,
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
@@ -219,12 +220,23 @@ def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
 def test_a_figure_asked_for_in_one_part_of_two_may_share_few_words_with_the_question(bundled_engine) -> None:
     """The statements closest to "why do they leave" give reasons; the figure is a little further down."""
     for question in (
-        "Why do social workers leave Kumla's children and youth unit, and how many left in 2024?",
+        "Why do social workers leave the children and youth unit, and how many left in 2024?",
         "Vad vill Vänsterpartiet veta, och hur många socialsekreterare slutade 2024?",
     ):
         both = bundled_engine.answer(question)
         assert not both.abstained, question
         assert any("21" in c.quote for c in both.citations), question
+
+
+def test_a_pay_rise_is_a_sum_or_a_percentage_not_a_head_count(bundled_engine) -> None:
+    question = "How large is the pay rise for social workers in the 2025 salary review?"
+    assert asks_for_pay(question) and asks_for_pay("Hur stor blir lönehöjningen?")
+    assert not asks_for_pay("How many social workers left?")
+    assert not figure_fits("Tre specialistsocionomer finns inom enheten.", question)
+    assert figure_fits("Lönerna höjs med 3 procent.", question)
+    assert figure_fits("Satsningen är 1 500 kronor i månaden.", question)
+    # the records name the pay investment but never its size
+    assert bundled_engine.answer(question).abstained
 
 
 def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_names(bundled_engine) -> None:

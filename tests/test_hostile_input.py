@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from assistant.apimodels import MAX_QUESTION, AskRequest, FiltersIn, unsafe_document_id
-from assistant.chunking import chunk_document, make_splitter
+from assistant.chunking import Chunker, make_chunker
 from assistant.parsing import DocumentError, normalize_text, read_document, sidecar_path
 from assistant.report import escape_markdown
 from assistant.schema import DocumentMetadata, ParsedDocument
@@ -32,7 +32,8 @@ from tests.serverutil import KUMLA_DOC, ServerProcess, record_metric
 
 pytest_plugins = ["tests.serverutil"]
 
-SPLITTER = make_splitter(96)
+SPLITTER = make_chunker(96)
+OVERLAPPING = make_chunker(192, 96)  # the defaults
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- the chunker: spans always index the text ---------------------------------------------------
@@ -80,17 +81,21 @@ def record_texts(draw: st.DrawFn) -> str:
     return normalize_text(text)
 
 
-def check_chunks(text: str) -> None:
+def check_chunks(text: str, chunker: Chunker = SPLITTER) -> None:
     doc = ParsedDocument("prop.txt", text, DocumentMetadata(title="T"), "hash")
-    chunks = chunk_document(doc, SPLITTER)
-    previous_end = 0
+    chunks = chunker(doc)
+    overlapping = chunker.pieces > 1
+    previous_start, previous_end = -1, 0
     for chunk in chunks:
         assert doc.text[chunk.start : chunk.end] == chunk.text
         assert chunk.text.strip(), "an empty chunk"
-        assert previous_end <= chunk.start < chunk.end <= len(doc.text), (previous_end, chunk.start)
+        assert previous_start < chunk.start < chunk.end <= len(doc.text), (previous_start, chunk.start)
+        assert chunk.end > previous_end, "a chunk that adds nothing to the one before"
+        if not overlapping:
+            assert previous_end <= chunk.start, (previous_end, chunk.start)
         # Nothing but whitespace between chunks: no word of a record is left unsearchable.
         assert not doc.text[previous_end : chunk.start].strip(), doc.text[previous_end : chunk.start][:80]
-        previous_end = chunk.end
+        previous_start, previous_end = chunk.start, chunk.end
     assert not doc.text[previous_end:].strip(), "the end of the text is in no chunk"
     assert len({c.chunk_id for c in chunks}) == len(chunks)
 
@@ -99,6 +104,12 @@ def check_chunks(text: str) -> None:
 @given(text=record_texts())
 def test_chunk_spans_index_the_text_in_order_without_overlap(text: str) -> None:
     check_chunks(text)
+
+
+@FAST
+@given(text=record_texts())
+def test_overlapping_chunk_spans_index_the_text_in_order(text: str) -> None:
+    check_chunks(text, OVERLAPPING)
 
 
 @pytest.mark.parametrize(
@@ -114,6 +125,7 @@ def test_chunk_spans_index_the_text_in_order_without_overlap(text: str) -> None:
 )
 def test_chunk_spans_on_giant_inputs(text: str) -> None:
     check_chunks(normalize_text(text))
+    check_chunks(normalize_text(text), OVERLAPPING)
 
 
 # -- the API's request models: a validation error naming the field, or a clean request ------------

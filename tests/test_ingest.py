@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,24 @@ def test_chunk_ids_are_stable_across_runs(corpus, make_settings, tmp_path):
     ingest(a, progress=False)
     ingest(b, progress=False)
     assert chroma_ids(Store(a)) == chroma_ids(Store(b))
+
+
+def test_a_change_of_chunking_cuts_every_document_again(corpus, make_settings):
+    """An index cut one way and queried with chunks cut another would rank unevenly: ingest re-cuts."""
+    old = make_settings(corpus, model="minilm", chunk_tokens=96, chunk_overlap=0)
+    ingest(old, progress=False)
+    assert Store(old).info["chunking"] == "96/0"
+    messages: list[str] = []
+    new = make_settings(corpus, model="minilm")  # the defaults: overlapping chunks
+    report = ingest(new, progress=False, log=messages.append)
+    assert len(report.updated) == 5 and not report.skipped
+    assert any("chunking changed (96/0 -> 192/96" in m for m in messages)
+    store = assert_consistent(new)
+    assert store.info["chunking"] == "192/96"
+    chunks = store.get_chunks(sorted(chroma_ids(store)))
+    spans = sorted((c.start, c.end) for c in chunks if c.doc_id == ANSWER_DOC)
+    assert any(b_start < a_end for (_, a_end), (b_start, _) in pairwise(spans)), "no chunk overlaps"
+    assert len(ingest(new, progress=False).skipped) == 5  # and then nothing to do
 
 
 def test_add_change_delete_keep_store_and_lexical_in_step(corpus, make_settings):
