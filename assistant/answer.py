@@ -260,7 +260,8 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
 
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
     text = chunk.text[span[0] - chunk.start : span[1] - chunk.start].strip()
-    return not text.endswith("?") and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
+    # not a question, nor a lead-in to what follows ("... undrar vi följande:"), nor a list item
+    return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
 
 
 def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) -> list[Sentence]:

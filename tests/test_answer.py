@@ -228,6 +228,13 @@ def test_a_figure_asked_for_in_one_part_of_two_may_share_few_words_with_the_ques
         assert any("21" in c.quote for c in both.citations), question
 
 
+def test_a_lead_in_to_questions_is_not_quoted_as_part_of_a_statement(bundled_engine) -> None:
+    """ "Med anledning av detta undrar vi följande:" introduces questions; it says nothing by itself."""
+    answer = bundled_engine.answer("How is the department covering the vacant social worker posts?")
+    assert answer.citations and not answer.abstained
+    assert not any(c.quote.rstrip().endswith(":") for c in answer.citations)
+
+
 def test_a_pay_rise_is_a_sum_or_a_percentage_not_a_head_count(bundled_engine) -> None:
     question = "How large is the pay rise for social workers in the 2025 salary review?"
     assert asks_for_pay(question) and asks_for_pay("Hur stor blir lönehöjningen?")
