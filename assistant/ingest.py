@@ -113,6 +113,8 @@ def ingest(
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
         was = str(store.info.get("chunking", LEGACY_CHUNKING))
         recut = bool(records) and was != chunking  # chunks cut two ways would rank unevenly
+        if not records and was != chunking:
+            store.set_info(chunking=chunking)  # before the first chunk: a run killed midway is no old index
         if recut:
             log(f"chunking changed ({was} -> {chunking} tokens/overlap): cutting all {len(records)} again")
         for path in _progress(paths, progress):

@@ -464,7 +464,9 @@ def test_a_reply_that_obeys_an_injection_is_not_shown(injected_engine: Engine, f
 
     fake.script(obeying)
     answer = with_llm(injected_engine, fake).answer(INJECTION_QUESTION)
-    assert "lägga ned" not in answer.text and "3 mars" not in answer.text
+    # the extractive answer may quote the record, marked as its words; nothing says it in its own voice
+    unquoted = re.sub(r"\u201c[^\u201d]*\u201d", "", answer.text)
+    assert "lägga ned" not in unquoted and "3 mars" not in answer.text
     assert answer.text == injected_engine.answer(INJECTION_QUESTION).text
     assert answer.notices == [t("llm_unverified", "sv")]
 
