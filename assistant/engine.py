@@ -20,7 +20,7 @@ from .config import Settings
 from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
-from .questions import asks_for_questions
+from .questions import asks_for_authors, asks_for_questions
 from .retrieve import MODES, FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
 from .store import Store, StoreError
@@ -82,6 +82,8 @@ class Engine:
         """
         s = self.settings
         english = bool(question) and language.detect(question, default="sv") == "en"
+        # the questions are the answer, or the signature under them is
+        keeps_questions = asks_for_questions(question) or asks_for_authors(question)
         return FusionParams(
             candidates=s.candidates,
             rrf_k=s.rrf_k,
@@ -90,7 +92,7 @@ class Engine:
             year_boost=s.year_boost,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
-            **({"question_penalty": 0.0, "cc_question_penalty": 0.0} if asks_for_questions(question) else {}),
+            **({"question_penalty": 0.0, "cc_question_penalty": 0.0} if keeps_questions else {}),
         )
 
     def search(

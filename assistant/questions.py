@@ -124,6 +124,18 @@ _PEOPLE_QUESTION = re.compile(
 )
 
 
+_AUTHORS_QUESTION = re.compile(
+    r"\b(?:who (?:wrote|signed|is behind|are behind|stands? behind)|(?:written|signed) by"
+    r"|vem (?:skrev|har skrivit)|står bakom|undertecknade?|författa\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_authors(question: str) -> bool:
+    """Asked who wrote or signed a record: its closing signature is then the answer."""
+    return bool(_AUTHORS_QUESTION.search(question))
+
+
 def asks_for_people(question: str) -> bool:
     """Asked who wrote, to whom or which party, the record's heading is the answer, not mere context."""
     return bool(_PEOPLE_QUESTION.search(question))

@@ -241,8 +241,29 @@ def demote_questions(
 
 
 def only_questions(text: str) -> bool:
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s) > 12]
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", without_sign_off(text)) if len(s) > 12]
     return bool(sentences) and all(s.rstrip().endswith("?") for s in sentences[-2:])
+
+
+SIGN_OFF_LINE = 60  # characters: a closing line longer than this is prose, not a place, date or name
+
+
+def without_sign_off(text: str) -> str:
+    """The text without its closing lines of place, date and signature.
+
+    Interpellations and letters end their list of questions with "Stockholm den
+    18 januari 2021" and the author's name; counted as a sentence, that sign-off
+    made the questions above it look like a statement.
+    """
+    blocks = re.split(r"\n\s*\n", text.strip())
+    while len(blocks) > 1 and _is_sign_off(blocks[-1]):
+        blocks.pop()
+    return "\n\n".join(blocks).strip()
+
+
+def _is_sign_off(block: str) -> bool:
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    return all(len(line) <= SIGN_OFF_LINE and not line.endswith((".", "?", "!", ":")) for line in lines)
 
 
 def is_question(text: str) -> bool:

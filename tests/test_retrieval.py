@@ -147,6 +147,27 @@ def test_a_year_in_the_question_favours_records_dated_that_year() -> None:
     assert boost_years(fused, chunks, {"2020"}, 0.02) == fused
 
 
+def test_a_list_of_questions_above_its_signature_still_only_asks(bundled_engine) -> None:
+    from assistant.questions import asks_for_authors
+    from assistant.retrieve import only_questions
+
+    signed = "3. Vad har gjorts?\n\n4. Vad återstår?\n\nStockholm den 18 januari 2021\n\nClara Lindblom (V)"
+    assert only_questions(signed)
+    listed = "- Vad har analysen visat?\n\nFör V i Kumla 12/5 2026\nMargareta Hultman Brikell"
+    assert only_questions(listed)
+    assert not only_questions("Vad har gjorts? Mycket har gjorts.\n\nClara Lindblom (V)")
+    assert not only_questions("Vad har gjorts?\n\nDet framgår av svaret att arbetet har avstannat.")
+    # the Kumla interpellation's questions end in a signature; the answer's measures come first
+    hits = bundled_engine.search("What measures were promised against turnover?", k=3)
+    assert hits[0].chunk.doc_id == ANSWER_DOC
+    # ... unless the signature is what the question asks for
+    assert asks_for_authors("Vilka politiker står bakom skrivelsen?")
+    assert asks_for_authors("Who signed the letter?")
+    assert not asks_for_authors("Vad skrev ministern om köerna?")
+    kumla = bundled_engine.search("Who wrote the Kumla interpellation about turnover?", k=3)
+    assert any("Margareta Hultman Brikell" in h.chunk.text for h in kumla)
+
+
 def test_an_index_made_with_chromas_hnsw_search_width_gets_ours(tmp_path, make_settings) -> None:
     """Chroma's default search width misses true neighbours among the 50 candidates."""
     from assistant.store import HNSW, Store, make_client
