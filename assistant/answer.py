@@ -425,6 +425,8 @@ def evidence_gap(
       subject without a figure of the kind, year and place asked about.
     - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
     - ``no_reply``: asked how someone answered, no answer or debate replies.
+    - ``questions_missing``: asked what a record asked, the record near the top
+      announces its questions ("vill jag fråga statsrådet:") but holds none.
     """
     statements = [c for c in candidates if not c.asks]
     said = [c for c in statements if not c.heading]
@@ -434,6 +436,10 @@ def evidence_gap(
     focus = [c for c in said if c.coverage >= FIGURE_FOCUS * best_statement]
     if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
         return "asked_not_answered"
+    if asks_for_questions(question):
+        named = documents_naming(question, candidates, vocabulary, best=True)
+        if not any(c.text.rstrip().endswith("?") and c.hit.chunk.doc_id in named for c in candidates):
+            return "questions_missing"
     if asks_for_quantity(question):
         # in a question of several parts, the figure's part may share fewer of its words than another part
         figures = said if has_several_parts(question) else focus
@@ -465,14 +471,19 @@ def _replies(sentence: Sentence, question: str) -> bool:
 
 
 def documents_naming(
-    question: str, candidates: Sequence[Sentence], vocabulary: frozenset[str] = frozenset()
+    question: str,
+    candidates: Sequence[Sentence],
+    vocabulary: frozenset[str] = frozenset(),
+    best: bool = False,
 ) -> set[str]:
     """The records whose passages near the top name someone or somewhere the question names.
 
     A figure must come from one of them: Stockholm's evictions are not counted
     by a national figure, nor Kumla's departures by another city's. Any one
     name will do, in any passage of the record (the trial "in Örebro" is named
-    a paragraph before its figures).
+    a paragraph before its figures). With ``best``, only the records naming the
+    most of them: "the questions Sofia Fölster put to Åsa Regnér" are not those
+    another member put to the same minister.
     """
     texts = {c.hit.chunk.doc_id: "" for c in candidates}
     for c in candidates:
@@ -480,7 +491,9 @@ def documents_naming(
     names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
     # only names the records know: "the Social Services Department" is no name in Swedish records
     names = [n for n in names if any(n in text for text in texts.values()) or _known(n, vocabulary)]
-    return {doc for doc, text in texts.items() if not names or any(n in text for n in names)}
+    named = {doc: sum(n in text for n in names) for doc, text in texts.items()}
+    most = max(named.values(), default=0)
+    return {doc for doc, count in named.items() if not names or count >= (most if best else 1)}
 
 
 def gives_figure(sentence: Sentence, question: str) -> bool:

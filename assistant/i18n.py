@@ -30,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena kommer från frågor som ställts, inte från något svar på dem.",
         "en": "The closest passages come from questions put, not from any reply to them.",
     },
+    "questions_missing": {
+        "sv": "Handlingen aviserar sina frågor, men de närmaste styckena återger inga.",
+        "en": "The record announces its questions, but the closest passages hold none of them.",
+    },
     "possibly_related": {
         "sv": "Möjligen relaterade stycken (inte ett svar):",
         "en": "Possibly related passages (not an answer):",
