@@ -34,7 +34,7 @@ from .questions import (
     states_quantity,
     wants_answer,
 )
-from .retrieve import _word_set, is_near_duplicate
+from .retrieve import _word_set, is_near_duplicate, is_question
 from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import split_sentences
 
@@ -438,7 +438,7 @@ def evidence_gap(
         return "asked_not_answered"
     if asks_for_questions(question):
         named = documents_naming(question, candidates, vocabulary, best=True)
-        if not any(c.text.rstrip().endswith("?") and c.hit.chunk.doc_id in named for c in candidates):
+        if not any(is_question(c.text) and c.hit.chunk.doc_id in named for c in candidates):
             return "questions_missing"
     if asks_for_quantity(question):
         # in a question of several parts, the figure's part may share fewer of its words than another part
