@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import language as lang
 from .crosslingual import expand_groups, lemma, load_terms, without_english_stopwords
+from .headings import HEADING_REACH, OPENING_REACH, covers_title
 from .i18n import t
 from .lexical import analyze, stems, words
 from .metadata import party_code
@@ -164,9 +165,6 @@ def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> 
     return sum(w for alternatives, w in groups if alternatives & found) / total
 
 
-OPENING_REACH = 50  # a passage starting this close to a record's start is its opening (passages are longer)
-
-
 def passage_yardstick(hits: Sequence[Hit]) -> float:
     """The cosine that passages are measured against: the best one that is not a record's opening.
 
@@ -240,10 +238,6 @@ def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bo
     return chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith("?")
 
 
-HEADING_REACH = 400  # characters from a document's start within which its heading lies
-HEADING_TITLE_SHARE = 0.6
-
-
 def is_heading(text: str, start: int, chunk: Chunk) -> bool:
     """The sentence that carries the record's title near its top.
 
@@ -251,11 +245,7 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
     what) and so outranks the statements on coverage, yet it never states a
     figure or a reply.
     """
-    if start >= HEADING_REACH or not chunk.metadata.title:
-        return False
-    title = _word_set(chunk.metadata.title)
-    # most of the title's words, not the title verbatim: headings vary its inflection
-    return len(title & _word_set(text)) >= HEADING_TITLE_SHARE * len(title)
+    return start < HEADING_REACH and covers_title(text, chunk.metadata.title)
 
 
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:

@@ -122,6 +122,14 @@ class Settings:
             "help": "With `cc` fusion: added to passages of records dated in a year the question names.",
         },
     )
+    heading_weight: float = field(
+        default=0.5,
+        metadata={
+            "env": "HEADING_WEIGHT",
+            "help": "With `cc` fusion: the share of what a record's heading adds to its opening passage's "
+            "cosine that the passage loses (not for questions asking who); 0 turns it off.",
+        },
+    )
     dense_weight: float = field(
         default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in `rrf` fusion."}
     )

@@ -20,7 +20,7 @@ from .config import Settings
 from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
-from .questions import asks_for_authors, asks_for_questions
+from .questions import asks_for_authors, asks_for_people, asks_for_questions
 from .retrieve import MODES, FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
 from .store import Store, StoreError
@@ -90,6 +90,7 @@ class Engine:
             fusion=s.fusion,
             lexical_boost=s.lexical_boost,
             year_boost=s.year_boost,
+            heading_weight=0.0 if asks_for_people(question) else s.heading_weight,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
             **({"question_penalty": 0.0, "cc_question_penalty": 0.0} if keeps_questions else {}),

@@ -20,10 +20,14 @@ from pathlib import Path
 from .chunking import LEGACY_CHUNKING, Chunker, chunking_stamp, make_chunker
 from .config import Settings
 from .embeddings import Embedder, get_embedder
+from .headings import heading_free_text
 from .lexical import sync_lexical
 from .parsing import DocumentError, discover, read_document
 from .schema import Chunk, ParsedDocument
 from .store import DamagedIndexError, Store, StoreError, exclusive_index, move_aside
+
+OPENINGS = "heading-free"
+"""Stamped on an index whose opening chunks carry a heading-free vector; older ones are indexed again."""
 
 
 @dataclass
@@ -112,11 +116,16 @@ def ingest(
         chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
         was = str(store.info.get("chunking", LEGACY_CHUNKING))
-        recut = bool(records) and was != chunking  # chunks cut two ways would rank unevenly
-        if not records and was != chunking:
-            store.set_info(chunking=chunking)  # before the first chunk: a run killed midway is no old index
-        if recut:
+        without_openings = store.info.get("openings") != OPENINGS
+        # chunks cut or indexed two ways would rank unevenly
+        recut = bool(records) and (was != chunking or without_openings)
+        if not records and (was != chunking or without_openings):
+            # before the first chunk: a run killed midway is no old index
+            store.set_info(chunking=chunking, openings=OPENINGS)
+        if recut and was != chunking:
             log(f"chunking changed ({was} -> {chunking} tokens/overlap): cutting all {len(records)} again")
+        elif recut:
+            log(f"the index predates heading-free openings: indexing all {len(records)} again")
         for path in _progress(paths, progress):
             doc_id = path.relative_to(documents_dir).as_posix()
             seen.add(doc_id)
@@ -138,7 +147,7 @@ def ingest(
             store.delete_document(doc_id)
             report.removed.append(doc_id)
         if report.changed or "model" not in store.info or recut:
-            store.set_info(model=embedder.name, dim=embedder.dim, chunking=chunking)
+            store.set_info(model=embedder.name, dim=embedder.dim, chunking=chunking, openings=OPENINGS)
             store.bump_version()
         sync_lexical(store, Path(settings.index) / "lexical")
     report.seconds = time.perf_counter() - started
@@ -161,11 +170,14 @@ def _index_document(
 ) -> None:
     chunks = chunker(doc)
     texts = [embedding_text(c) for c in chunks]
+    # the opening passage once more without its heading: retrieval tells what the heading alone adds
+    openings = {c.chunk_id: text for c in chunks if (text := heading_free_text(c))}
     t0 = time.perf_counter()
-    vectors = embedder.embed_passages(texts)
+    vectors = embedder.embed_passages([*texts, *openings.values()])
     report.embed_seconds += time.perf_counter() - t0
-    report.tokens += sum(embedder.count_tokens(t) for t in texts)
-    store.put_document(doc, chunks, vectors)
+    report.tokens += sum(embedder.count_tokens(t) for t in [*texts, *openings.values()])
+    heading_free = dict(zip(openings, vectors[len(chunks) :]))
+    store.put_document(doc, chunks, vectors[: len(chunks)], heading_free)
     report.chunks += len(chunks)
 
 

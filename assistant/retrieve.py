@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .headings import is_opening
+from .headings import word_set as _word_set
 from .lexical import LexicalIndex
 from .schema import Chunk, Filters, Hit
 from .store import Store
@@ -36,6 +38,7 @@ class FusionParams:
     lexical_boost: float = 0.02
     cc_question_penalty: float = 0.02  # with cc: subtracted from a passage that only asks
     year_boost: float = 0.02  # with cc: added to passages of documents dated in a year the question names
+    heading_weight: float = 0.5  # with cc: share of what its heading adds to an opening's cosine taken off
 
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -115,13 +118,6 @@ def fuse(
     return sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], kv[0]))
 
 
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(_TOKEN.findall(text.casefold()))
-
-
 def is_near_duplicate(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
     """True when most words of the shorter passage appear in the other (a quoted question and its answer)."""
     if not a or not b:
@@ -184,6 +180,8 @@ def search(
             fused = boost_years(fused, chunks, years, params.year_boost)
         if params.cc_question_penalty:
             fused = demote_questions(fused, chunks, store, params.cc_question_penalty, subtract=True)
+        if params.heading_weight:
+            fused = demote_headings(fused, chunks, similarities, store, query_vector, params.heading_weight)
     else:
         weights = {"dense": params.dense_weight, "lexical": params.lexical_weight}
         fused = fuse(rankings, weights, params.rrf_k)
@@ -238,6 +236,35 @@ def demote_questions(
         for cid, score in head
     ]
     return sorted(scored, key=lambda kv: -kv[1]) + fused[60:]
+
+
+def demote_headings(
+    fused: list[tuple[str, float]],
+    chunks: dict[str, Chunk],
+    similarities: dict[str, float],
+    store: Store,
+    vector: np.ndarray,
+    weight: float,
+) -> list[tuple[str, float]]:
+    """Lower a record's opening passage by ``weight`` times what its heading alone adds to its cosine.
+
+    The heading (title, who asked whom about what) repeats the words a
+    question names a record by, and every passage is embedded under the title
+    as well, so the opening looked closest for most questions about a record,
+    above the passage that answers. Its cosine without the heading (a vector
+    kept at ingest) says how much of that closeness is the heading's. Callers
+    pass weight 0 when the question asks who: then the heading is the answer.
+    """
+    head = fused[:60]
+    openings = [cid for cid, _ in head if cid in chunks and is_opening(chunks[cid]) and cid in similarities]
+    plain = store.heading_free_similarities(openings, vector)
+    if not plain:
+        return fused
+    scored = [
+        (cid, score - weight * max(similarities[cid] - plain[cid], 0.0)) if cid in plain else (cid, score)
+        for cid, score in head
+    ]
+    return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[60:]
 
 
 def only_questions(text: str) -> bool:

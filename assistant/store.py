@@ -16,6 +16,8 @@ lexical index, other ``serve`` replicas) knows when to refresh.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import fcntl
 import json
@@ -24,7 +26,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -387,16 +389,28 @@ class Store:
         record = _record_from_meta(doc_id, got["metadatas"][0])
         return ParsedDocument(doc_id, got["documents"][0], record.metadata, record.content_hash)
 
-    def put_document(self, doc: ParsedDocument, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Replace a document: old chunks out, new chunks in, then the commit marker."""
+    def put_document(
+        self,
+        doc: ParsedDocument,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        heading_free: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Replace a document: old chunks out, new chunks in, then the commit marker.
+
+        ``heading_free`` maps an opening chunk's id to the vector of its text
+        without the record's heading; it is kept in that chunk's metadata, so it
+        is written and deleted with the chunk and can never belong to another.
+        """
         self.delete_chunks_of(doc.doc_id)
+        heading_free = heading_free or {}
         for start in range(0, len(chunks), _GET_PAGE):
             batch = chunks[start : start + _GET_PAGE]
             self.chunks.add(
                 ids=[c.chunk_id for c in batch],
                 embeddings=vectors[start : start + len(batch)],
                 documents=[c.text for c in batch],
-                metadatas=[_chunk_meta(c, doc.content_hash) for c in batch],
+                metadatas=[_chunk_meta(c, doc.content_hash, heading_free.get(c.chunk_id)) for c in batch],
             )
         meta = _doc_meta(doc, len(chunks))
         self.docs.upsert(ids=[doc.doc_id], embeddings=[[1.0]], documents=[doc.text], metadatas=[meta])
@@ -500,6 +514,23 @@ class Store:
         sims = matrix @ np.asarray(vector, dtype=np.float32)
         return {cid: float(x) for cid, x in zip(got["ids"], sims)}
 
+    def heading_free_similarities(self, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+        """Cosine between ``vector`` and the given opening chunks' text without their heading.
+
+        Chunks without such a vector (not an opening, no heading, or indexed
+        before it existed) are left out: they are simply not demoted.
+        """
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["metadatas"])
+        query = np.asarray(vector, dtype=np.float32)
+        out: dict[str, float] = {}
+        for cid, meta in zip(got["ids"], got["metadatas"]):
+            packed = unpack_vector((meta or {}).get(HEADING_FREE_KEY))
+            if packed is not None and packed.shape == query.shape:
+                out[cid] = float(packed @ query)
+        return out
+
     def scored_chunks(self, ids: Sequence[str], vector: np.ndarray) -> list[tuple[Chunk, float]]:
         """Chunks with their cosine to ``vector``, in one fetch (a search's candidates that BM25 alone found).
 
@@ -602,7 +633,27 @@ def date_bounds(date: str) -> tuple[int, int]:
     return 0, 0
 
 
-def _chunk_meta(chunk: Chunk, doc_hash: str) -> dict[str, Any]:
+HEADING_FREE_KEY = "heading_free"
+
+
+def pack_vector(vector: np.ndarray) -> str:
+    """A vector as a metadata string, as Chroma metadata holds scalars; float16 is ample for a cosine."""
+    return base64.b64encode(np.asarray(vector, dtype="<f2").tobytes()).decode("ascii")
+
+
+def unpack_vector(packed: object) -> np.ndarray | None:
+    if not isinstance(packed, str) or not packed:
+        return None
+    try:
+        raw = base64.b64decode(packed, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) % 2:
+        return None
+    return np.frombuffer(raw, dtype="<f2").astype(np.float32)
+
+
+def _chunk_meta(chunk: Chunk, doc_hash: str, heading_free: np.ndarray | None = None) -> dict[str, Any]:
     m = chunk.metadata
     date_from, date_to = date_bounds(m.date)
     meta: dict[str, Any] = {
@@ -624,6 +675,8 @@ def _chunk_meta(chunk: Chunk, doc_hash: str) -> dict[str, Any]:
         meta["authors"] = list(m.authors)
     if m.parties:
         meta["parties"] = list(m.parties)
+    if heading_free is not None:
+        meta[HEADING_FREE_KEY] = pack_vector(heading_free)
     return meta
 
 

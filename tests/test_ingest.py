@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from assistant.engine import Engine
-from assistant.ingest import ingest
+from assistant.headings import heading_free_text
+from assistant.ingest import OPENINGS, ingest
 from assistant.lexical import LexicalIndex
-from assistant.store import Store, StoreError
+from assistant.store import HEADING_FREE_KEY, Store, StoreError, chunk_from_meta, unpack_vector
 
 from .conftest import ANSWER_DOC, KUMLA_DOC
 
@@ -32,6 +33,11 @@ def assert_consistent(settings) -> Store:  # type: ignore[no-untyped-def]
             assert doc is not None, f"orphan chunk {cid}"
             assert doc.text[meta["start"] : meta["end"]] == text
             assert meta["doc_hash"] == records[meta["doc_id"]].content_hash
+            # an opening with a heading, and only such a chunk, carries its heading-free vector
+            heading_free = unpack_vector(meta.get(HEADING_FREE_KEY))
+            has_heading = heading_free_text(chunk_from_meta(cid, text, meta)) is not None
+            assert (heading_free is not None) == has_heading, cid
+            assert heading_free is None or heading_free.shape == (store.info["dim"],)
     lexical = LexicalIndex.load(Path(settings.index) / "lexical")
     assert lexical is not None
     assert lexical.version == store.content_version
@@ -82,6 +88,40 @@ def test_a_change_of_chunking_cuts_every_document_again(corpus, make_settings):
     spans = sorted((c.start, c.end) for c in chunks if c.doc_id == ANSWER_DOC)
     assert any(b_start < a_end for (_, a_end), (b_start, _) in pairwise(spans)), "no chunk overlaps"
     assert len(ingest(new, progress=False).skipped) == 5  # and then nothing to do
+
+
+def test_an_index_from_before_heading_free_openings_is_indexed_again(corpus, make_settings):
+    settings = make_settings(corpus, model="minilm")
+    ingest(settings, progress=False)
+    assert any(HEADING_FREE_KEY in meta for _, _, metas in Store(settings).all_chunks() for meta in metas)
+    Store(settings).set_info(openings="")  # as an index made before openings were stamped
+    messages: list[str] = []
+    report = ingest(settings, progress=False, log=messages.append)
+    assert len(report.updated) == 5 and not report.skipped
+    assert any("predates heading-free openings" in m for m in messages)
+    assert assert_consistent(settings).info["openings"] == OPENINGS
+    assert len(ingest(settings, progress=False).skipped) == 5
+
+
+def test_a_damaged_heading_free_vector_only_costs_its_demotion(corpus, make_settings):
+    from assistant.store import pack_vector
+
+    settings = make_settings(corpus, model="minilm")
+    ingest(settings, progress=False)
+    store = Store(settings)
+    opening = next(
+        (cid, meta)
+        for ids, _, metas in store.all_chunks()
+        for cid, meta in zip(ids, metas)
+        if HEADING_FREE_KEY in meta
+    )
+    vector = unpack_vector(opening[1][HEADING_FREE_KEY])
+    assert vector is not None and unpack_vector(pack_vector(vector)) is not None
+    for bad in ("%%% not base64", "AAA=", pack_vector(vector[:10])):
+        store.chunks.update(ids=[opening[0]], metadatas=[{**opening[1], HEADING_FREE_KEY: bad}])
+        assert store.heading_free_similarities([opening[0]], vector) == {}
+    engine = Engine.open(settings)
+    assert engine.search("Varför togs handlingsplanen fram?", k=5)
 
 
 def test_add_change_delete_keep_store_and_lexical_in_step(corpus, make_settings):

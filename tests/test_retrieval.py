@@ -184,3 +184,48 @@ def test_an_index_made_with_chromas_hnsw_search_width_gets_ours(tmp_path, make_s
     assert HNSW.items() <= store.chunks.configuration_json["hnsw"].items()
     reopened = make_client(settings).get_collection(settings.collection)
     assert HNSW.items() <= reopened.configuration_json["hnsw"].items()
+
+
+def test_the_heading_free_text_of_an_opening_passage() -> None:
+    from assistant.headings import heading_free_text
+
+    title = "Interpellation av Clara Lindblom (V) om handlingsplanen"
+    text = f"{title}\n\nTill socialborgarrådet\n\nEfter uppdrag i budget 2015 togs en handlingsplan fram."
+    opening = Chunk("c0", "ip.txt", 0, len(text), text, DocumentMetadata(title=title))
+    assert heading_free_text(opening) == text[len(title) :].strip()
+    later = Chunk("c1", "ip.txt", 300, 300 + len(text), text, DocumentMetadata(title=title))
+    assert heading_free_text(later) is None  # only a record's opening carries its heading
+    body = "Efter uppdrag i budget 2015 togs en handlingsplan fram."
+    assert heading_free_text(Chunk("c2", "ip.txt", 0, len(body), body, DocumentMetadata(title=title))) is None
+    assert (
+        heading_free_text(Chunk("c3", "ip.txt", 0, len(title), title, DocumentMetadata(title=title))) is None
+    )
+
+
+def test_an_opening_close_by_its_heading_alone_yields_to_the_passage_that_answers(bundled_engine) -> None:
+    from dataclasses import replace
+
+    from assistant.headings import is_opening
+    from assistant.retrieve import search
+
+    question = "Why did Clara Lindblom bring up the action plan again in January 2021?"
+    params = bundled_engine.fusion_params(question)
+    assert params.heading_weight > 0
+
+    def ranked(weight: float, k: int = 5) -> list[Hit]:
+        return search(
+            question,
+            bundled_engine.query_vector(question),
+            store=bundled_engine.store,
+            lexical=bundled_engine.lexical,
+            k=k,
+            params=replace(params, heading_weight=weight),
+            lexical_terms=bundled_engine.lexical_terms(question),
+        )
+
+    # the opening's heading names Clara Lindblom and the action plan; its body says nothing of why
+    assert is_opening(ranked(0.0)[0].chunk)
+    assert not is_opening(ranked(params.heading_weight)[0].chunk)
+    assert any(is_opening(h.chunk) for h in ranked(params.heading_weight, k=20))  # lowered, not dropped
+    # asked who wrote it, the heading is the answer and keeps its place
+    assert bundled_engine.fusion_params("Vem skrev interpellationen om handlingsplanen?").heading_weight == 0

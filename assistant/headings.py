@@ -1,0 +1,53 @@
+"""A record's heading: the lines at its top that carry its title (who asked whom about what).
+
+The heading repeats the words a question uses to name a record, so the
+passage that opens a record looks closer to almost any question about that
+record than the passage that answers it. Retrieval (``retrieve.demote_headings``)
+and the composer (``answer.is_heading``) both need to know where it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .schema import Chunk
+
+OPENING_REACH = 50  # a passage starting this close to a record's start is its opening (passages are longer)
+HEADING_REACH = 400  # characters from a document's start within which its heading lies
+HEADING_TITLE_SHARE = 0.6
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_BLOCK = re.compile(r"\S(?:.|\n(?!\s*\n))*")  # a run of non-blank lines
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(_TOKEN.findall(text.casefold()))
+
+
+def covers_title(text: str, title: str) -> bool:
+    """Most of the title's words are in the text; not the title verbatim, as headings inflect it."""
+    words = word_set(title)
+    return bool(words) and len(words & word_set(text)) >= HEADING_TITLE_SHARE * len(words)
+
+
+def is_opening(chunk: Chunk) -> bool:
+    return chunk.start < OPENING_REACH
+
+
+def heading_free_text(chunk: Chunk) -> str | None:
+    """An opening passage's text after its heading lines; None for any other passage.
+
+    Also None when the opening has no heading (nothing to take away) or is all
+    heading (nothing left to compare).
+    """
+    title = chunk.metadata.title
+    if not is_opening(chunk) or not title:
+        return None
+    cut = 0
+    for block in _BLOCK.finditer(chunk.text):
+        if chunk.start + block.start() >= HEADING_REACH:
+            break
+        if covers_title(block.group(), title):
+            cut = block.end()
+    rest = chunk.text[cut:].strip() if cut else ""
+    return rest or None
