@@ -30,6 +30,15 @@ def covers_title(text: str, title: str) -> bool:
     return bool(words) and len(words & word_set(text)) >= HEADING_TITLE_SHARE * len(words)
 
 
+def is_heading_line(text: str, title: str) -> bool:
+    """A line (or run of lines) naming the record, not a sentence that happens to share a short title's words.
+
+    "En ansträngd socialtjänst" is covered by "Stockholm har en socialtjänst i
+    nöd."; a heading does not end as a sentence does.
+    """
+    return covers_title(text, title) and not text.rstrip().endswith((".", "?", "!"))
+
+
 def is_opening(chunk: Chunk) -> bool:
     return chunk.start < OPENING_REACH
 
@@ -47,7 +56,7 @@ def heading_free_text(chunk: Chunk) -> str | None:
     for block in _BLOCK.finditer(chunk.text):
         if chunk.start + block.start() >= HEADING_REACH:
             break
-        if covers_title(block.group(), title):
+        if is_heading_line(block.group(), title):
             cut = block.end()
     rest = chunk.text[cut:].strip() if cut else ""
     return rest or None

@@ -26,7 +26,7 @@ from .parsing import DocumentError, discover, read_document
 from .schema import Chunk, ParsedDocument
 from .store import DamagedIndexError, Store, StoreError, exclusive_index, move_aside
 
-OPENINGS = "heading-free"
+OPENINGS = "heading-free-2"
 """Stamped on an index whose opening chunks carry a heading-free vector; older ones are indexed again."""
 
 
@@ -116,7 +116,8 @@ def ingest(
         chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
         was = str(store.info.get("chunking", LEGACY_CHUNKING))
-        without_openings = store.info.get("openings") != OPENINGS
+        openings = str(store.info.get("openings") or "none")
+        without_openings = openings != OPENINGS
         # chunks cut or indexed two ways would rank unevenly
         recut = bool(records) and (was != chunking or without_openings)
         if not records and (was != chunking or without_openings):
@@ -125,7 +126,7 @@ def ingest(
         if recut and was != chunking:
             log(f"chunking changed ({was} -> {chunking} tokens/overlap): cutting all {len(records)} again")
         elif recut:
-            log(f"the index predates heading-free openings: indexing all {len(records)} again")
+            log(f"openings indexed the old way ({openings} -> {OPENINGS}): indexing all {len(records)} again")
         for path in _progress(paths, progress):
             doc_id = path.relative_to(documents_dir).as_posix()
             seen.add(doc_id)

@@ -98,7 +98,7 @@ def test_an_index_from_before_heading_free_openings_is_indexed_again(corpus, mak
     messages: list[str] = []
     report = ingest(settings, progress=False, log=messages.append)
     assert len(report.updated) == 5 and not report.skipped
-    assert any("predates heading-free openings" in m for m in messages)
+    assert any(f"openings indexed the old way (none -> {OPENINGS})" in m for m in messages)
     assert assert_consistent(settings).info["openings"] == OPENINGS
     assert len(ingest(settings, progress=False).skipped) == 5
 

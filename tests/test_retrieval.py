@@ -200,6 +200,14 @@ def test_the_heading_free_text_of_an_opening_passage() -> None:
     assert (
         heading_free_text(Chunk("c3", "ip.txt", 0, len(title), title, DocumentMetadata(title=title))) is None
     )
+    # a sentence sharing a short title's words is prose, not heading
+    short = "En ansträngd socialtjänst"
+    prose = "Stockholm har en socialtjänst i nöd. Tolv av fjorton nämnder redovisar underskott."
+    letter = f"{short}\n\n{prose}"
+    assert (
+        heading_free_text(Chunk("c4", "s.txt", 0, len(letter), letter, DocumentMetadata(title=short)))
+        == prose
+    )
 
 
 def test_an_opening_close_by_its_heading_alone_yields_to_the_passage_that_answers(bundled_engine) -> None:
