@@ -29,6 +29,7 @@ from .questions import (
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
+    asks_only_for_figures,
     figure_fits,
     has_several_parts,
     speaks_of_future,
@@ -293,6 +294,17 @@ def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) ->
     return sorted(chosen, key=lambda s: (doc_order[s.hit.chunk.doc_id], s.start))
 
 
+def figures_only(chosen: list[Sentence], question: str) -> list[Sentence]:
+    """Asked only for figures, the quotes that give one; the others restate the subject.
+
+    "Hur många socialsekreterare slutade 2024?" drew "Det finns så klart olika
+    anledningar till varför socialsekreterare slutat" along with the figure.
+    """
+    if not asks_only_for_figures(question):
+        return chosen
+    return [s for s in chosen if states_quantity(s.text, question)] or chosen
+
+
 def _same_place(a: Sentence, b: Sentence) -> bool:
     """Overlapping spans of one document: a sentence reached from two chunks, or quoted with its successor."""
     return a.hit.chunk.doc_id == b.hit.chunk.doc_id and a.start < b.end and b.start < a.end
@@ -380,6 +392,7 @@ def compose(
         yield from _abstain(question, hits, language, reason=gap)
         return
     chosen = select_sentences(candidates, FACTOID_SENTENCES if asks_for_one_fact(question) else MAX_SENTENCES)
+    chosen = figures_only(chosen, question)
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
         return

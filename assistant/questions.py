@@ -154,6 +154,20 @@ _SEVERAL_PARTS = re.compile(
 )
 
 
+_NEXT_PART = re.compile(
+    r"(?:,|\band\b|\boch\b)\s+(?=(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_only_for_figures(question: str) -> bool:
+    """Every part asks how many, how much or what share ("how many left, and how many were girls?").
+
+    Not "how many left, and why?": the reason is a sentence without a figure.
+    """
+    return all(asks_for_quantity(part) for part in _NEXT_PART.split(question))
+
+
 def has_several_parts(question: str) -> bool:
     """A question in two parts ("compared with", "and why?") is answered from more than one place."""
     return bool(_SEVERAL_PARTS.search(question))

@@ -12,6 +12,7 @@ from assistant.answer import (
     candidate_sentences,
     compose,
     documents_naming,
+    figures_only,
     gives_figure,
     is_heading,
     key_terms,
@@ -32,6 +33,7 @@ from assistant.questions import (
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
+    asks_only_for_figures,
     figure_fits,
     speaks_of_future,
     states_quantity,
@@ -401,6 +403,27 @@ def test_records_that_only_ask_or_give_no_figure_make_an_abstention(bundled_engi
     figure = bundled_engine.answer("Hur många socialsekreterare slutade 2024?")
     assert not figure.abstained
     assert any("21 socialsekreterare" in c.quote for c in figure.citations)
+
+
+def test_asked_only_for_figures_the_answer_quotes_only_figures(bundled_engine) -> None:
+    assert asks_only_for_figures("Hur många socialsekreterare slutade 2024?")
+    assert asks_only_for_figures("How many married children had arrived, and how many of them were girls?")
+    assert asks_only_for_figures("Hur stort var underskottet 2015 jämfört med 2014?")
+    assert not asks_only_for_figures("How long was the action plan meant to run, and why?")
+    assert not asks_only_for_figures("Hur mycket av statsbidraget användes, och varför inte allt?")
+    assert not asks_only_for_figures("Vad har gjorts för att behålla socialsekreterarna?")
+    answer = bundled_engine.answer("Hur många socialsekreterare slutade 2024?")
+    assert answer.citations and all(states_quantity(c.quote) for c in answer.citations)
+    assert not any("olika anledningar" in c.quote for c in answer.citations)
+    # a question in two parts keeps the sentence without a figure: it may be the other part's answer
+    text = "Det är 21 socialsekreterare som slutat. Arbetsbelastningen upplevs som hög."
+    chunk = Chunk("c1", "svar.txt", 0, len(text), text, DocumentMetadata(title="Svar"))
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    figure = Sentence(hit, 0, 39, text[:39], 0.95, 1)
+    reason = Sentence(hit, 40, len(text), text[40:], 0.94, 1)
+    assert figures_only([figure, reason], "How many social workers left?") == [figure]
+    assert figures_only([figure, reason], "How many social workers left, and why?") == [figure, reason]
+    assert figures_only([reason], "How many social workers left?") == [reason]  # nothing to keep instead
 
 
 def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) -> None:
