@@ -452,7 +452,10 @@ def build_ui(
                 ui.render_ref(ref, lang),
             ]
 
-        language.change(relabel, [language, turns, doc_ref], labelled, **private)
+        # Page set-up runs outside the queue. A question asked 0.7 s after loading joined the queue
+        # beside the load event, and its answer never reached the page: the session's event stream
+        # closed after the load's result (Gradio 6.31; one full test run of the last eight).
+        language.change(relabel, [language, turns, doc_ref], labelled, queue=False, **private)
 
         def on_load(request: gr.Request) -> list[Any]:
             """Pick the interface language (``?lang=`` first, then the browser's Accept-Language) and
@@ -462,7 +465,7 @@ def build_ui(
             lang = asked if asked in ("sv", "en") else preferred_language(header_value, DEFAULT_LANGUAGE)
             return [lang, uuid.uuid4().hex, *relabel(lang, [], None)]
 
-        demo.load(on_load, None, [language, conversation, *labelled], **private)
+        demo.load(on_load, None, [language, conversation, *labelled], queue=False, **private)
     return demo
 
 
