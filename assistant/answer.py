@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import language as lang
 from .crosslingual import expand_groups, lemma, load_terms, without_english_stopwords
-from .headings import HEADING_REACH, OPENING_REACH, covers_title
+from .headings import HEADING_REACH, covers_title, is_opening
 from .i18n import t
 from .lexical import analyze, stems, words
 from .metadata import party_code
@@ -174,7 +174,7 @@ def passage_yardstick(hits: Sequence[Hit]) -> float:
     the passage with the figure asked for), and measured against it the
     passages that answer fell outside ``PASSAGE_MARGIN``.
     """
-    inner = [h.similarity or 0.0 for h in hits if h.chunk.start >= OPENING_REACH]
+    inner = [h.similarity or 0.0 for h in hits if not is_opening(h.chunk)]
     return max(inner) if inner else max((h.similarity or 0.0) for h in hits)
 
 
@@ -357,7 +357,7 @@ def _marked_cut(sentence: Sentence) -> str:
     sentence began earlier in the record.
     """
     text = flatten(sentence.text)
-    starts_passage = sentence.start == sentence.hit.chunk.start >= OPENING_REACH
+    starts_passage = sentence.start == sentence.hit.chunk.start and not is_opening(sentence.hit.chunk)
     return "\u2026" + text if starts_passage and text[:1].islower() else text
 
 

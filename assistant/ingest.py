@@ -117,10 +117,9 @@ def ingest(
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
         was = str(store.info.get("chunking", LEGACY_CHUNKING))
         openings = str(store.info.get("openings") or "none")
-        without_openings = openings != OPENINGS
-        # chunks cut or indexed two ways would rank unevenly
-        recut = bool(records) and (was != chunking or without_openings)
-        if not records and (was != chunking or without_openings):
+        stale = was != chunking or openings != OPENINGS  # chunks cut or indexed two ways would rank unevenly
+        recut = bool(records) and stale
+        if not records and stale:
             # before the first chunk: a run killed midway is no old index
             store.set_info(chunking=chunking, openings=OPENINGS)
         if recut and was != chunking:
@@ -173,10 +172,11 @@ def _index_document(
     texts = [embedding_text(c) for c in chunks]
     # the opening passage once more without its heading: retrieval tells what the heading alone adds
     openings = {c.chunk_id: text for c in chunks if (text := heading_free_text(c))}
+    batch = [*texts, *openings.values()]
     t0 = time.perf_counter()
-    vectors = embedder.embed_passages([*texts, *openings.values()])
+    vectors = embedder.embed_passages(batch)
     report.embed_seconds += time.perf_counter() - t0
-    report.tokens += sum(embedder.count_tokens(t) for t in [*texts, *openings.values()])
+    report.tokens += sum(embedder.count_tokens(t) for t in batch)
     heading_free = dict(zip(openings, vectors[len(chunks) :]))
     store.put_document(doc, chunks, vectors[: len(chunks)], heading_free)
     report.chunks += len(chunks)

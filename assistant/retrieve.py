@@ -41,6 +41,8 @@ class FusionParams:
     heading_weight: float = 0.5  # with cc: share of what its heading adds to an opening's cosine taken off
 
 
+RESCORED = 60  # the demotions re-rank this many of the best candidates; the rest keep their order
+
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -224,7 +226,7 @@ def demote_questions(
     nothing answers, and ``follow_questions`` brings its answer along. With
     ``subtract`` (scores on the cosine scale) it loses ``penalty`` instead.
     """
-    head = fused[:60]
+    head = fused[:RESCORED]
     missing = [cid for cid, _ in head if cid not in chunks]
     chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
 
@@ -235,7 +237,7 @@ def demote_questions(
         (cid, demoted(score) if cid in chunks and only_questions(chunks[cid].text) else score)
         for cid, score in head
     ]
-    return sorted(scored, key=lambda kv: -kv[1]) + fused[60:]
+    return sorted(scored, key=lambda kv: -kv[1]) + fused[RESCORED:]
 
 
 def demote_headings(
@@ -255,7 +257,7 @@ def demote_headings(
     kept at ingest) says how much of that closeness is the heading's. Callers
     pass weight 0 when the question asks who: then the heading is the answer.
     """
-    head = fused[:60]
+    head = fused[:RESCORED]
     openings = [cid for cid, _ in head if cid in chunks and is_opening(chunks[cid]) and cid in similarities]
     plain = store.heading_free_similarities(openings, vector)
     if not plain:
@@ -264,7 +266,7 @@ def demote_headings(
         (cid, score - weight * max(similarities[cid] - plain[cid], 0.0)) if cid in plain else (cid, score)
         for cid, score in head
     ]
-    return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[60:]
+    return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[RESCORED:]
 
 
 def only_questions(text: str) -> bool:
