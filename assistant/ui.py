@@ -421,10 +421,9 @@ def build_ui(
         )
 
         labelled = [header, box, municipality, kind, party, year_from, year_to, language, question, send]
-        labelled += [examples_box, helpful, unhelpful, new_chat, comment, chat, doc_view]
+        labelled += [examples_box, helpful, unhelpful, new_chat, comment]
 
-        def relabel(lang: str, turns_now: list[Turn] | None, ref: dict[str, Any] | None) -> list[Any]:
-            lang = lang if lang in ("sv", "en") else DEFAULT_LANGUAGE
+        def labels(lang: str) -> list[Any]:
             try:
                 c = ui.choices(lang)
             except Exception:
@@ -448,24 +447,29 @@ def build_ui(
                 gr.Button(t("ui_not_helpful", lang)),
                 gr.Button(t("ui_new_chat", lang)),
                 gr.Textbox(label=t("ui_comment", lang)),
-                render_chat(turns_now or [], lang),
-                ui.render_ref(ref, lang),
             ]
 
-        # Page set-up runs outside the queue. A question asked 0.7 s after loading joined the queue
-        # beside the load event, and its answer never reached the page: the session's event stream
-        # closed after the load's result (Gradio 6.31; one full test run of the last eight).
-        language.change(relabel, [language, turns, doc_ref], labelled, queue=False, **private)
+        def relabel(lang: str, turns_now: list[Turn] | None, ref: dict[str, Any] | None) -> list[Any]:
+            lang = lang if lang in ("sv", "en") else DEFAULT_LANGUAGE
+            return [*labels(lang), render_chat(turns_now or [], lang), ui.render_ref(ref, lang)]
+
+        language.change(relabel, [language, turns, doc_ref], [*labelled, chat, doc_view], **private)
 
         def on_load(request: gr.Request) -> list[Any]:
             """Pick the interface language (``?lang=`` first, then the browser's Accept-Language) and
-            label the page in it, with the filter values the index holds now."""
+            label the page in it, with the filter values the index holds now.
+
+            It leaves the chat and the document view alone: reading the filter values can take a
+            second, and a question asked meanwhile was answered and then wiped by an empty chat
+            (its answer never showed). A language other than the default re-renders them through
+            ``language.change``, from the turns as they are then.
+            """
             asked = (request.query_params.get("lang") or "").lower() if request else ""
             header_value = request.headers.get("accept-language") if request else None
             lang = asked if asked in ("sv", "en") else preferred_language(header_value, DEFAULT_LANGUAGE)
-            return [lang, uuid.uuid4().hex, *relabel(lang, [], None)]
+            return [lang, uuid.uuid4().hex, *labels(lang)]
 
-        demo.load(on_load, None, [language, conversation, *labelled], queue=False, **private)
+        demo.load(on_load, None, [language, conversation, *labelled], **private)
     return demo
 
 

@@ -94,6 +94,25 @@ def test_chat_pages_are_served(server: ServerProcess) -> None:
     assert redirect.headers["location"] == "embed/"
 
 
+def test_page_set_up_leaves_the_conversation_alone(server: ServerProcess) -> None:
+    """Reading the filter values at page load can take a second. A question asked meanwhile was
+    answered and then wiped when the load event rendered an empty chat over it."""
+    for page in ("/", "/embed/"):
+        config = httpx.get(server.url + page + "config").json()
+        shown = {
+            c["id"]
+            for c in config["components"]
+            if c.get("props", {}).get("elem_id") in ("cqa-chat", "cqa-doc")
+        }
+        assert len(shown) == 2, page
+        loads = [d for d in config["dependencies"] if any(t[1] == "load" for t in d["targets"])]
+        assert loads, page
+        for dependency in loads:
+            assert not shown & set(dependency["outputs"]), page
+        # a change of language still re-renders them, from the turns as they are then
+        assert any(shown <= set(d["outputs"]) for d in config["dependencies"] if d not in loads), page
+
+
 # -- answers ---------------------------------------------------------------------------------
 
 
