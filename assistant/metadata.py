@@ -409,6 +409,23 @@ def _is_role_word(word: str) -> bool:
     return folded in _ROLE_WORDS or folded.endswith(_ROLE_SUFFIXES) or word[:1].islower()
 
 
+_CASE_NUMBER = re.compile(r"\b(?:19|20)\d\d/(?:\d\d|\d{4}):\d+\b")
+
+
+def case_number(meta: DocumentMetadata) -> str:
+    """The number that an interpellation, its answer and its debate share, or "".
+
+    Riksdag records number the matter ("Interpellation 2015/16:564") in the
+    interpellation's reference and in the answer's title ("Svar på
+    interpellation 2015/16:564 om ..."); a municipality's records of one matter
+    share their diarienummer. Either way, records with one number are one matter.
+    """
+    found = _CASE_NUMBER.search(meta.dnr) or _CASE_NUMBER.search(meta.title)
+    if found:
+        return found.group(0)
+    return " ".join(meta.dnr.casefold().split())
+
+
 def party_code(text: str) -> str:
     """A party code or full party name -> its code in ``PARTIES``; "" when it is not one."""
     folded = " ".join(text.split()).casefold().strip(" .")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 
 from assistant.answer import (
     PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
+    UNNAMED_PENALTY,
     Sentence,
     _replies,
     candidate_sentences,
     compose,
+    demote_unnamed_records,
     documents_naming,
     figures_only,
     gives_figure,
@@ -25,6 +28,7 @@ from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
 from assistant.language import detect
+from assistant.metadata import case_number
 from assistant.questions import (
     asks_for_money,
     asks_for_one_fact,
@@ -270,6 +274,53 @@ def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_name
     last_year = bundled_engine.answer("Hur många socialsekreterare slutade i Kumla under 2025?")
     assert not last_year.abstained
     assert any("14 socialsekreterare" in c.quote for c in last_year.citations)
+
+
+def test_quotes_come_from_the_records_naming_what_the_question_names(bundled_engine) -> None:
+    """Other records near the top share the question's subject, not its facts, unless they hold the best."""
+    kumla = bundled_engine.answer("How many social workers quit in Kumla in 2025?")
+    assert any("14 socialsekreterare" in c.quote for c in kumla.citations)
+    # the 2024 answer's 21 departures (another municipality's record) were quoted beside it before
+    assert {c.doc_id for c in kumla.citations} == {
+        "kumla-interpellation-2026-05-12-rorlighet-bland-socialsekreterare.txt"
+    }
+    # a comparison names one record and describes the other, whose best sentence stands out
+    both = bundled_engine.answer("Hur många slutade i Kumla 2025 jämfört med i svaret om avhoppen 2024?")
+    assert any("14 socialsekreterare" in c.quote for c in both.citations)
+    assert any("21" in c.quote and c.doc_id.startswith("svar-pa-interpellation") for c in both.citations)
+
+
+def test_an_interpellation_its_answer_and_its_debate_are_one_matter() -> None:
+    asked = DocumentMetadata(title="Behörighet inom socialtjänsten", dnr="Interpellation 2015/16:564")
+    answered = DocumentMetadata(
+        title="§ 16 Svar på interpellation 2015/16:564 om behörighet inom socialtjänsten"
+    )
+    other = DocumentMetadata(title="Svar på interpellation 2015/16:56 om något annat")
+    assert case_number(asked) == case_number(answered) == "2015/16:564" != case_number(other)
+    assert case_number(DocumentMetadata(dnr="SN  2024/123")) == case_number(
+        DocumentMetadata(dnr="sn 2024/123")
+    )
+    assert case_number(DocumentMetadata(title="Svar interpellation om avhoppen")) == ""
+
+    def said_in(doc: str, text: str, meta: DocumentMetadata) -> Sentence:
+        hit = Hit(Chunk(f"{doc}#0", doc, 0, len(text), text, meta), 1.0, similarity=0.9)
+        return Sentence(hit, 0, len(text), text, 0.9, 1)
+
+    ip = said_in("ip.txt", "Christina Örnebjär frågar Åsa Regnér om SKL:s förslag.", asked)
+    svar = said_in("svar.txt", "SKL önskar en tillfällig dispens.", replace(answered, authors=["Åsa Regnér"]))
+    elsewhere = said_in("ip2.txt", "Åsa Regnér svarade om annat.", other)
+    question = "Vad föreslog SKL enligt Christina Örnebjär, och vad svarade Åsa Regnér?"
+    # the answer names only the minister, yet belongs with the interpellation that names both
+    assert documents_naming(question, [ip, svar, elsewhere], best=True) == {"ip.txt", "svar.txt"}
+    scored = demote_unnamed_records([ip, svar, elsewhere], question, frozenset())
+    assert [s.relevance for s in scored] == [0.9, 0.9, 0.9 - UNNAMED_PENALTY]
+    assert UNNAMED_PENALTY > RELEVANCE_MARGIN  # quoted only where it holds the best sentence of all
+    # a question naming no one leaves every record as it was
+    assert demote_unnamed_records([ip, svar, elsewhere], "Vad föreslogs om behörigheten?", frozenset()) == [
+        ip,
+        svar,
+        elsewhere,
+    ]
 
 
 def test_a_record_heading_is_recognised_by_most_of_its_title() -> None:
