@@ -20,7 +20,7 @@ from .crosslingual import expand_groups, lemma, load_terms, without_english_stop
 from .headings import HEADING_REACH, covers_title, is_opening
 from .i18n import t
 from .lexical import analyze, stems, words
-from .metadata import case_number, party_code
+from .metadata import case_number, is_dateline, party_code
 from .questions import (
     NUMBER,
     asks_for_money,
@@ -212,6 +212,10 @@ def candidate_sentences(
         spans = split_sentences(chunk.text, offset=chunk.start)
         for i, (s, e) in enumerate(spans):
             text = chunk.text[s - chunk.start : e - chunk.start]
+            if is_dateline(text):
+                continue  # "den 20 november" under a heading: the heading already dates the record
+            if _lead_in_cut_off(chunk, spans, i):
+                continue
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
             asks = text.rstrip().endswith("?") or _leads_to_question(chunk, spans, i)
@@ -240,6 +244,19 @@ def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bo
     return chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith("?")
 
 
+def _lead_in_cut_off(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
+    """A lead-in ("Mina frågor till statsrådet är: 1.") whose list the passage cuts after its number.
+
+    A lead-in that ends the passage stays: "… och brist på administrativt stöd
+    ser jag därför behov att ställa följande frågor:" gives the reasons.
+    """
+    s, e = spans[i]
+    if not chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith(":") or i + 1 >= len(spans):
+        return False
+    s, e = spans[i + 1]
+    return re.fullmatch(r"\d{1,2}[.)]", chunk.text[s - chunk.start : e - chunk.start].strip()) is not None
+
+
 def is_heading(text: str, start: int, chunk: Chunk) -> bool:
     """The sentence that carries the record's title near its top.
 
@@ -252,6 +269,8 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
 
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
     text = chunk.text[span[0] - chunk.start : span[1] - chunk.start].strip()
+    if is_dateline(text):
+        return False
     # not a question, nor a lead-in to what follows ("... undrar vi följande:"), nor a list item
     return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
 

@@ -483,6 +483,18 @@ _WORD_DATE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?::[ae])?\s+({_MONTH_ALTERNATION})\.?,?\s+(\d{{4}})(?!\d)",
     re.IGNORECASE,
 )
+_DATELINE = re.compile(
+    rf"^(?:[^\W\d_][\w-]*,?\s+)?(?:den\s+)?"
+    rf"(?:\d{{1,2}}(?::[ae])?\s+(?:{_MONTH_ALTERNATION})\.?(?:\s+\d{{4}})?|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}/\d{{1,2}}(?:\s+\d{{4}})?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_dateline(text: str) -> bool:
+    """A line that only dates (and places) a record: "den 20 november", "Stockholm den 18 januari 2021"."""
+    return bool(_DATELINE.match(text.strip()))
+
+
 _PARTIAL_ISO = re.compile(r"\s*(\d{4})(?:-(\d{1,2}))?\s*")
 
 

@@ -43,7 +43,9 @@ ABBREVIATIONS = frozenset(
         "prof",
     ]
 )
-_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s)")
+# a sentence ends at its stop, or at a colon that opens a numbered list on the same line
+# ("Mina frågor till statsrådet är: 1. Avser …"), so the list's lead-in stays a lead-in
+_END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s)|:(?=[ \t]+\d{1,2}[.)](?:\s|$))")
 _BULLET = re.compile(r"^\s*(?:[-•*–]|\d+[.)])\s+")
 
 

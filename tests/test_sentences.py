@@ -1,0 +1,70 @@
+"""Sentence boundaries: what the composer can quote must be a whole sentence, and nothing less."""
+
+from __future__ import annotations
+
+from assistant.answer import candidate_sentences
+from assistant.metadata import is_dateline
+from assistant.schema import Chunk, DocumentMetadata, Hit
+from assistant.sentences import split_sentences
+
+
+def sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def test_abbreviations_and_numbered_items_do_not_end_a_sentence() -> None:
+    text = "Det gäller bl.a. löner, t.ex. lönesatsningen m.m. i år. 1. Första punkten. Nästa mening."
+    assert sentences(text) == [
+        "Det gäller bl.a. löner, t.ex. lönesatsningen m.m. i år.",
+        "1. Första punkten.",
+        "Nästa mening.",
+    ]
+
+
+def test_a_hard_wrapped_paragraph_is_one_sentence_and_spans_are_exact() -> None:
+    text = "Personalomsättningen har ökat och\ndärmed kostnaderna.\n\nEn ny mening."
+    assert sentences(text) == ["Personalomsättningen har ökat och\ndärmed kostnaderna.", "En ny mening."]
+    assert split_sentences(text, offset=100)[1] == (100 + text.index("En"), 100 + len(text))
+
+
+def test_a_colon_opening_a_numbered_list_ends_the_lead_in() -> None:
+    """Riksdag interpellations run their questions on the lead-in's line: "… är: 1. Avser …?"."""
+    text = "Mina frågor till statsrådet är: 1. Avser statsrådet att agera? 2. Vad görs?"
+    assert sentences(text) == [
+        "Mina frågor till statsrådet är:",
+        "1. Avser statsrådet att agera?",
+        "2. Vad görs?",
+    ]
+    # a passage may end right after the number
+    assert sentences("Mina frågor till statsrådet är: 1.") == ["Mina frågor till statsrådet är:", "1."]
+    # a clock time or a ratio is no list
+    assert sentences("Mötet började 10: 30 personer kom.") == ["Mötet började 10: 30 personer kom."]
+
+
+def test_datelines() -> None:
+    for line in (
+        "den 20 november",
+        "Den 30 januari 2009",
+        "Stockholm den 18 januari 2021",
+        "Kumla 2026-05-12",
+    ):
+        assert is_dateline(line), line
+    for line in (
+        "den 20 november beslutade nämnden att anställa fler.",
+        "2024",
+        "För Vänsterpartiet i Kumla 12/5 2026",
+    ):
+        assert not is_dateline(line), line
+
+
+def test_datelines_and_cut_off_lead_ins_are_never_quoted() -> None:
+    text = (
+        "Interpellation 2008/09:300 Äldreomsorgen av Eva Olofsson (v) till statsrådet Maria Larsson (kd)\n\n"
+        "den 30 januari\n\n"
+        "I en ny undersökning uppger varannan anställd att de äldre inte får gå ut.\n\n"
+        "Mina frågor till statsrådet Maria Larsson är: 1."
+    )
+    chunk = Chunk("ip#0", "ip.txt", 0, len(text), text, DocumentMetadata(title="Äldreomsorgen"))
+    quoted = [c.text for c in candidate_sentences([Hit(chunk, 1.0, similarity=0.9)], [], frozenset())]
+    assert "I en ny undersökning uppger varannan anställd att de äldre inte får gå ut." in quoted
+    assert not any("den 30 januari" in q or "Mina frågor" in q for q in quoted)
