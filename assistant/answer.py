@@ -38,7 +38,7 @@ from .questions import (
 )
 from .retrieve import _word_set, is_near_duplicate, is_question
 from .schema import Answer, Chunk, Citation, Filters, Hit
-from .sentences import split_sentences
+from .sentences import is_salutation, is_speaker_label, split_sentences
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -212,8 +212,8 @@ def candidate_sentences(
         spans = split_sentences(chunk.text, offset=chunk.start)
         for i, (s, e) in enumerate(spans):
             text = chunk.text[s - chunk.start : e - chunk.start]
-            if is_dateline(text):
-                continue  # "den 20 november" under a heading: the heading already dates the record
+            if is_dateline(text) or is_salutation(text):
+                continue  # "den 20 november" under a heading, "Fru talman!" before a speech: no statement
             if _lead_in_cut_off(chunk, spans, i):
                 continue
             coverage = term_coverage(text, groups, vocabulary)
@@ -228,7 +228,7 @@ def candidate_sentences(
                     text = chunk.text[s - chunk.start : e - chunk.start]
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
-            heading = is_heading(text, s, chunk)
+            heading = is_heading(text, s, chunk) or is_speaker_label(text)
             if heading and not wants_people:
                 relevance -= QUESTION_PENALTY  # it names who asked whom about what, and answers nothing else
             out.append(Sentence(hit, s, e, text, relevance, rank, coverage, asks, heading))
@@ -269,7 +269,7 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
 
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
     text = chunk.text[span[0] - chunk.start : span[1] - chunk.start].strip()
-    if is_dateline(text):
+    if is_dateline(text) or is_salutation(text):
         return False
     # not a question, nor a lead-in to what follows ("... undrar vi följande:"), nor a list item
     return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))

@@ -41,12 +41,27 @@ ABBREVIATIONS = frozenset(
         "mrs",
         "dr",
         "prof",
+        "anf",  # "Anf. 24 Statsrådet MARIA LARSSON (KD):" labels a speech in a Riksdag debate
     ]
 )
 # a sentence ends at its stop, or at a colon that opens a numbered list on the same line
 # ("Mina frågor till statsrådet är: 1. Avser …"), so the list's lead-in stays a lead-in
 _END = re.compile(r"[.!?…]+[\"'”’)]*(?=\s)|:(?=[ \t]+\d{1,2}[.)](?:\s|$))")
 _BULLET = re.compile(r"^\s*(?:[-•*–]|\d+[.)])\s+")
+
+
+_SPEAKER = re.compile(r"^(?:Anf\.\s*)?\d+\s+[^\n]{2,80}\([^\W\d_]{1,3}\):(?:\s*\[[^\]]*\])?$")
+_SALUTATION = re.compile(r"^(?:fru|herr)\s+(?:talman|ålderspresident)\s*[!,.]?$", re.IGNORECASE)
+
+
+def is_speaker_label(text: str) -> bool:
+    """A debate's label before each speech: "Anf. 24 Statsrådet MARIA LARSSON (KD):"."""
+    return bool(_SPEAKER.match(text.strip()))
+
+
+def is_salutation(text: str) -> bool:
+    """The address that opens a speech in the Riksdag ("Fru talman!"): it says nothing."""
+    return bool(_SALUTATION.match(text.strip()))
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:

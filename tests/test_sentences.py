@@ -5,7 +5,7 @@ from __future__ import annotations
 from assistant.answer import candidate_sentences
 from assistant.metadata import is_dateline
 from assistant.schema import Chunk, DocumentMetadata, Hit
-from assistant.sentences import split_sentences
+from assistant.sentences import is_salutation, is_speaker_label, split_sentences
 
 
 def sentences(text: str) -> list[str]:
@@ -68,3 +68,23 @@ def test_datelines_and_cut_off_lead_ins_are_never_quoted() -> None:
     quoted = [c.text for c in candidate_sentences([Hit(chunk, 1.0, similarity=0.9)], [], frozenset())]
     assert "I en ny undersökning uppger varannan anställd att de äldre inte får gå ut." in quoted
     assert not any("den 30 januari" in q or "Mina frågor" in q for q in quoted)
+
+
+def test_a_debates_speaker_labels_and_salutations_are_no_statements() -> None:
+    assert is_speaker_label("Anf. 24 Statsrådet MARIA LARSSON (KD):")
+    assert is_speaker_label("Anf. 6 EVA OLOFSSON (V): [utdrag – anförandet är inte fullständigt återgivet]")
+    assert not is_speaker_label("Det är 21 socialsekreterare (se ovan):")
+    assert is_salutation("Fru talman!") and is_salutation("Herr talman!")
+    assert not is_salutation("Fru talman! Jag tror att de flesta vill ha fler arbetskamrater.")
+    text = (
+        "Anf. 25 JENS HOLM (V):\n\n"
+        "Fru talman! Jag tror att de flesta socialsekreterare hellre vill ha fler kollegor."
+    )
+    chunk = Chunk("debatt#0", "debatt.txt", 0, len(text), text, DocumentMetadata(title="Debatt"))
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    found = candidate_sentences([hit], [], frozenset(), "Vad svarade Jens Holm?")
+    assert [c.text for c in found if not c.heading] == [
+        "Jag tror att de flesta socialsekreterare hellre vill ha fler kollegor."
+    ]
+    # the label names the speaker: context, unless the question asks who
+    assert [c.text for c in found if c.heading] == ["Anf. 25 JENS HOLM (V):"]
