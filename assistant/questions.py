@@ -119,7 +119,8 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
 
 _PEOPLE_QUESTION = re.compile(
     r"\b(?:who|whom|whose|which (?:minister|party|councillor|politician|member)\w*"
-    r"|vem|vilka|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
+    r"|vem|vilka (?:politiker|ledam|borgarråd|statsråd|minist|parti|person)\w*"
+    r"|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
     re.IGNORECASE,
 )
 

@@ -349,6 +349,13 @@ def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None
     assert statement.relevance > heading.relevance
     who = "Vem skrev interpellationen om sprutbyte?"
     assert asks_for_people(who) and not asks_for_people(how_many)
+    assert asks_for_people("Vilka politiker står bakom skrivelsen?") and asks_for_people(
+        "Vilka borgarråd svarade?"
+    )
+    # "vilka" alone asks which things, not which people
+    assert not asks_for_people("Vilka siffror lyfte Eva Olofsson?") and not asks_for_people(
+        "Vilka åtgärder vidtas?"
+    )
     who_heading = candidate_sentences([hit], groups, frozenset(), who)[0]
     assert who_heading.heading and who_heading.relevance > heading.relevance
 
