@@ -117,8 +117,11 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
     return not (asked and stated and not asked & stated)
 
 
+# "who" asks only where a clause begins ("Who answered …", "…, and who signed them?", "to whom");
+# after a noun it is a relative pronoun ("the children who arrived") and asks nothing
 _PEOPLE_QUESTION = re.compile(
-    r"\b(?:who|whom|whose|which (?:minister|party|councillor|politician|member)\w*"
+    r"(?:^\W*|[,;:]\s*|\b(?:and|or|but|to|by|from|with|for)\s+)(?:who|whom|whose)\b"
+    r"|\b(?:which (?:minister|party|councillor|politician|member)\w*"
     r"|vem|vilka (?:politiker|ledam|borgarråd|statsråd|minist|parti|person)\w*"
     r"|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
     re.IGNORECASE,
