@@ -130,6 +130,14 @@ class Settings:
             "cosine that the passage loses (not for questions asking who); 0 turns it off.",
         },
     )
+    author_boost: float = field(
+        default=0.02,
+        metadata={
+            "env": "AUTHOR_BOOST",
+            "help": "With `cc` fusion, for questions asking who: added to the passages of the best records "
+            "that name the record's own authors or recipient (its signature, its address line).",
+        },
+    )
     dense_weight: float = field(
         default=1.0, metadata={"env": "DENSE_WEIGHT", "help": "Weight of the dense ranking in `rrf` fusion."}
     )

@@ -91,6 +91,7 @@ class Engine:
             lexical_boost=s.lexical_boost,
             year_boost=s.year_boost,
             heading_weight=0.0 if asks_for_people(question) else s.heading_weight,
+            author_boost=s.author_boost if asks_for_people(question) else 0.0,
             dense_weight=s.dense_weight,
             lexical_weight=s.lexical_weight_en if english else s.lexical_weight,
             **({"question_penalty": 0.0, "cc_question_penalty": 0.0} if keeps_questions else {}),

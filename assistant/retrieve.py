@@ -39,6 +39,7 @@ class FusionParams:
     cc_question_penalty: float = 0.02  # with cc: subtracted from a passage that only asks
     year_boost: float = 0.02  # with cc: added to passages of documents dated in a year the question names
     heading_weight: float = 0.5  # with cc: share of what its heading adds to an opening's cosine taken off
+    author_boost: float = 0.0  # with cc, asked who: added to passages naming their record's authors
 
 
 RESCORED = 60  # the demotions re-rank this many of the best candidates; the rest keep their order
@@ -184,6 +185,8 @@ def search(
             fused = demote_questions(fused, chunks, store, params.cc_question_penalty, subtract=True)
         if params.heading_weight:
             fused = demote_headings(fused, chunks, similarities, store, query_vector, params.heading_weight)
+        if params.author_boost:
+            fused = boost_authors(fused, chunks, store, params.author_boost)
     else:
         weights = {"dense": params.dense_weight, "lexical": params.lexical_weight}
         fused = fuse(rankings, weights, params.rrf_k)
@@ -264,6 +267,39 @@ def demote_headings(
         return fused
     scored = [
         (cid, score - weight * max(similarities[cid] - plain[cid], 0.0)) if cid in plain else (cid, score)
+        for cid, score in head
+    ]
+    return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[RESCORED:]
+
+
+AUTHORS_FROM_TOP = 3  # the records of this many best passages are the ones a "who" question is about
+
+
+def boost_authors(
+    fused: list[tuple[str, float]], chunks: dict[str, Chunk], store: Store, boost: float
+) -> list[tuple[str, float]]:
+    """Lift the passages that name their record's authors or recipient; callers pass only "who" questions.
+
+    Asked who answered, signed or was addressed, the answer is the signature
+    at a record's end or the address line at its top, and those passages share
+    few words with the question. Only records already among the best passages
+    count: the question names a matter, and the openings of the same people's
+    other interpellations name them just as well.
+    """
+    head = fused[:RESCORED]
+    missing = [cid for cid, _ in head if cid not in chunks]
+    chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
+    about = {chunks[cid].doc_id for cid, _ in head[:AUTHORS_FROM_TOP] if cid in chunks}
+
+    def names_its_people(chunk: Chunk) -> bool:
+        people = [*chunk.metadata.authors, chunk.metadata.recipient]
+        text = chunk.text.casefold()
+        return any(person and person.casefold() in text for person in people)
+
+    scored = [
+        (cid, score + boost)
+        if cid in chunks and chunks[cid].doc_id in about and names_its_people(chunks[cid])
+        else (cid, score)
         for cid, score in head
     ]
     return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[RESCORED:]

@@ -237,3 +237,36 @@ def test_an_opening_close_by_its_heading_alone_yields_to_the_passage_that_answer
     assert any(is_opening(h.chunk) for h in ranked(params.heading_weight, k=20))  # lowered, not dropped
     # asked who wrote it, the heading is the answer and keeps its place
     assert bundled_engine.fusion_params("Vem skrev interpellationen om handlingsplanen?").heading_weight == 0
+
+
+def test_asked_who_signed_the_signature_of_the_record_at_the_top_comes_first(bundled_engine) -> None:
+    from dataclasses import replace
+
+    from assistant.retrieve import search
+
+    question = "Vem undertecknade skrivelsen En ansträngd socialtjänst?"
+    params = bundled_engine.fusion_params(question)
+    assert params.author_boost > 0
+    assert (
+        bundled_engine.fusion_params("Vad föreslår skrivelsen En ansträngd socialtjänst?").author_boost == 0
+    )
+    # a relative "who" asks for no one
+    assert (
+        bundled_engine.fusion_params("How many of the social workers who left moved inside?").author_boost
+        == 0
+    )
+
+    def ranked(boost: float) -> list[Hit]:
+        return search(
+            question,
+            bundled_engine.query_vector(question),
+            store=bundled_engine.store,
+            lexical=bundled_engine.lexical,
+            k=5,
+            params=replace(params, author_boost=boost),
+            lexical_terms=bundled_engine.lexical_terms(question),
+        )
+
+    # the passage ending in "Lars Jilmstad m fl (M) Peter Öberg (L)" shares few words with the question
+    assert "Lars Jilmstad" not in ranked(0.0)[0].chunk.text
+    assert "Lars Jilmstad" in ranked(params.author_boost)[0].chunk.text
