@@ -85,9 +85,22 @@ def years_in(text: str) -> set[str]:
     return set(re.findall(r"\b(?:19|20)\d\d\b", text))
 
 
+_HOW_LONG = re.compile(r"\bhow long\b|\bhur (?:länge|lång tid)\b", re.IGNORECASE)
+_END_POINT = re.compile(
+    r"\b(?:till och med|t\.\s?o\.\s?m\.|fram till|till år|until|through)\s+(?:år\s+)?(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
+
+
 def states_quantity(text: str, question: str = "") -> bool:
     """Whether ``text`` gives a figure other than a year, a date, a document
-    number or one the question itself names."""
+    number or one the question itself names.
+
+    Asked how long, an end point is a figure too: "how long was the plan to
+    run?" is answered by "förlängas till och med år 2021".
+    """
+    if question and _HOW_LONG.search(question) and _END_POINT.search(text):
+        return True
     named = {m.group(0).replace(" ", "") for m in NUMBER.finditer(question)}
     text = _NOT_A_FIGURE.sub(" ", text)
     for match in NUMBER.finditer(text):

@@ -550,3 +550,15 @@ def test_asked_what_a_record_asked_when_its_questions_are_missing(tmp_path, make
     asked = engine.answer("Vilka frågor ställde Johan Hultberg till Åsa Regnér om socialtjänstlagen?")
     assert not asked.abstained
     assert any("Är statsrådet beredd" in c.quote for c in asked.citations)
+
+
+def test_asked_how_long_an_end_point_is_the_figure(bundled_engine) -> None:
+    assert states_quantity("Planen förlängdes till och med år 2021.", "How long was the plan to run?")
+    assert states_quantity("Avtalet gäller t.o.m. 2025.", "Hur länge gäller avtalet?")
+    assert not states_quantity("Planen förlängdes till och med år 2021.", "How many plans were there?")
+    assert not states_quantity(
+        "Planen antogs 2016.", "How long was the plan to run?"
+    )  # a year is no end point
+    answer = bundled_engine.answer("How long was the revised action plan in Stockholm supposed to run?")
+    assert not answer.abstained
+    assert any("till och med år" in " ".join(c.quote.split()) for c in answer.citations)
