@@ -219,6 +219,8 @@ def candidate_sentences(
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
             asks = text.rstrip().endswith("?") or _leads_to_question(chunk, spans, i)
+            if wants_questions and not asks:
+                relevance -= QUESTION_PENALTY  # asked what the records asked: their statements are context
             asks = asks and not wants_questions
             if asks:
                 relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
@@ -275,11 +277,13 @@ def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
     return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
 
 
-def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) -> list[Sentence]:
+def select_sentences(
+    candidates: list[Sentence], budget: int = MAX_SENTENCES, per_passage: int = MAX_PER_PASSAGE
+) -> list[Sentence]:
     """The best statements, a few per passage, no repeats, in reading order per document."""
     chosen: list[Sentence] = []
     seen: list[frozenset[str]] = []
-    per_passage: dict[str, int] = {}
+    quoted: dict[str, int] = {}  # quotes per passage
     ranked = sorted(candidates, key=lambda s: -s.relevance)
     floor = ranked[0].relevance - RELEVANCE_MARGIN if ranked else 0.0
     for sentence in ranked:
@@ -301,13 +305,13 @@ def select_sentences(candidates: list[Sentence], budget: int = MAX_SENTENCES) ->
                     del chosen[i], seen[i]
             continue
         chunk_id = sentence.hit.chunk.chunk_id
-        if per_passage.get(chunk_id, 0) >= MAX_PER_PASSAGE:
+        if quoted.get(chunk_id, 0) >= per_passage:
             continue
         if len(words) < 3 or any(is_near_duplicate(words, other, 0.8) for other in seen):
             continue
         chosen.append(sentence)
         seen.append(words)
-        per_passage[chunk_id] = per_passage.get(chunk_id, 0) + 1
+        quoted[chunk_id] = quoted.get(chunk_id, 0) + 1
     doc_order: dict[str, int] = {}
     for sentence in chosen:
         doc_order.setdefault(sentence.hit.chunk.doc_id, len(doc_order))
@@ -411,10 +415,10 @@ def compose(
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
         return
-    chosen = select_sentences(
-        demote_unnamed_records(candidates, question, vocabulary),
-        FACTOID_SENTENCES if asks_for_one_fact(question) else MAX_SENTENCES,
-    )
+    budget = FACTOID_SENTENCES if asks_for_one_fact(question) else MAX_SENTENCES
+    # a record's list of questions usually fills one passage, and asked for them, the list is the answer
+    per_passage = budget if asks_for_questions(question) else MAX_PER_PASSAGE
+    chosen = select_sentences(demote_unnamed_records(candidates, question, vocabulary), budget, per_passage)
     chosen = figures_only(chosen, question)
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")

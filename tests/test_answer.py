@@ -499,6 +499,12 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     asked = [c for c in result.citations if c.quote.rstrip().endswith("?")]
     assert any("väntetiden" in c.quote for c in asked)
     assert_citations_resolve(bundled_engine, result)
+    # the whole list, although it fills one passage, and no statement pushed in before it
+    kumla = bundled_engine.answer("What questions does the Kumla interpellation ask?")
+    quotes = [c.quote for c in kumla.citations]
+    for question in ("analysen visat", "verksamhetsområdena", "konkreta åtgärder", "årets första"):
+        assert any(question in q for q in quotes), question
+    assert all(q.lstrip().startswith("-") for q in quotes)
 
 
 def test_language_detection() -> None:
