@@ -180,7 +180,11 @@ def passage_yardstick(hits: Sequence[Hit]) -> float:
 
 
 def candidate_sentences(
-    hits: Sequence[Hit], groups: TermGroups, vocabulary: frozenset[str], question: str = ""
+    hits: Sequence[Hit],
+    groups: TermGroups,
+    vocabulary: frozenset[str],
+    question: str = "",
+    neighbours: dict[str, list[Chunk]] | None = None,
 ) -> list[Sentence]:
     """Sentences of the passages near the top, scored by passage cosine plus the question terms they hold.
 
@@ -189,7 +193,9 @@ def candidate_sentences(
     or "saknas" singles out the sentence that answers "how many were missing in
     December". A declarative sentence carries the sentence after it along (one
     citation for both): records often state the topic in one sentence and the
-    specifics (the figure, the name, the measure) in the next.
+    specifics (the figure, the name, the measure) in the next. A sentence that
+    the passage cuts at its edge is quoted whole from an overlapping passage in
+    ``neighbours`` (chunk id -> the chunks sharing text with it), when one holds it.
     """
     if not hits:
         return []
@@ -216,6 +222,12 @@ def candidate_sentences(
                 continue  # "den 20 november" under a heading, "Fru talman!" before a speech: no statement
             if _lead_in_cut_off(chunk, spans, i):
                 continue
+            quoted_hit = hit
+            whole = _whole_sentence(chunk, s, e, (neighbours or {}).get(chunk.chunk_id, ()))
+            if whole is not None:
+                other, s, e = whole
+                quoted_hit = Hit(other, hit.score, ranks=hit.ranks, similarity=hit.similarity)
+                text = other.text[s - other.start : e - other.start]
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
             asks = text.rstrip().endswith("?") or _leads_to_question(chunk, spans, i)
@@ -225,7 +237,7 @@ def candidate_sentences(
             if asks:
                 relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
             else:
-                if i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
+                if whole is None and i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
                     e = spans[i + 1][1]
                     text = chunk.text[s - chunk.start : e - chunk.start]
                 if wants_figure and states_quantity(text, question):
@@ -233,8 +245,40 @@ def candidate_sentences(
             heading = is_heading(text, s, chunk) or is_speaker_label(text)
             if heading and not wants_people:
                 relevance -= QUESTION_PENALTY  # it names who asked whom about what, and answers nothing else
-            out.append(Sentence(hit, s, e, text, relevance, rank, coverage, asks, heading))
+            out.append(Sentence(quoted_hit, s, e, text, relevance, rank, coverage, asks, heading))
     return out
+
+
+def _whole_sentence(
+    chunk: Chunk, start: int, end: int, neighbours: Sequence[Chunk]
+) -> tuple[Chunk, int, int] | None:
+    """The neighbour and span holding the whole of a sentence that ``chunk`` cuts at its start or end."""
+    if not ((start == chunk.start and _cut_at_start(chunk)) or (end == chunk.end and _cut_at_end(chunk))):
+        return None
+    best: tuple[Chunk, int, int] | None = None
+    for other in neighbours:
+        for a, b in split_sentences(other.text, offset=other.start):
+            cut_there = (a == other.start and _cut_at_start(other)) or (b == other.end and _cut_at_end(other))
+            longer = a <= start and end <= b and (a, b) != (start, end)
+            if longer and not cut_there and (best is None or b - a > best[2] - best[1]):
+                best = (other, a, b)
+    return best
+
+
+_ENDS_SENTENCE = re.compile(r"[.!?…:][\"'”’)]*\s*$")
+
+
+def _cut_at_start(chunk: Chunk) -> bool:
+    return chunk.start > 0 and chunk.text.lstrip()[:1].islower()
+
+
+def _cut_at_end(chunk: Chunk) -> bool:
+    return not _ENDS_SENTENCE.search(chunk.text)
+
+
+def cut_passages(hits: Sequence[Hit]) -> list[Chunk]:
+    """The passages that begin or end in the middle of a sentence."""
+    return [h.chunk for h in hits if _cut_at_start(h.chunk) or _cut_at_end(h.chunk)]
 
 
 def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
@@ -398,8 +442,13 @@ def compose(
     vocabulary: frozenset[str] = frozenset(),
     translations: dict[str, list[str]] | None = None,
     term_groups: TermGroups | None = None,
+    neighbours: dict[str, list[Chunk]] | None = None,
 ) -> Iterator[str | Answer]:
-    """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``."""
+    """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``.
+
+    ``neighbours`` (from ``Store.overlapping_chunks``) lets a sentence that a
+    passage cuts be quoted whole.
+    """
     best = max((h.similarity or 0.0) for h in hits) if hits else 0.0
     if not hits or best < threshold:
         yield from _abstain(question, hits, language)
@@ -410,7 +459,7 @@ def compose(
         return
     if term_groups is None:
         term_groups = [(frozenset([term]), 1.0) for term in dict.fromkeys(analyze(question, vocabulary))]
-    candidates = candidate_sentences(hits, term_groups, vocabulary, question)
+    candidates = candidate_sentences(hits, term_groups, vocabulary, question, neighbours)
     gap = evidence_gap(question, candidates, vocabulary)
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
@@ -641,6 +690,7 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         vocabulary=engine.lexical.vocabulary,
         translations=load_terms(engine.settings.terms),
         term_groups=question_terms(engine, question),
+        neighbours=engine.store.overlapping_chunks(cut_passages(hits)),
     )
 
 

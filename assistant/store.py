@@ -565,6 +565,34 @@ class Store:
         fetched = {c.chunk_id: c for c in self.get_chunks(sorted(set(following.values())))}
         return {k: fetched[v] for k, v in following.items() if v in fetched}
 
+    def overlapping_chunks(self, chunks: Sequence[Chunk]) -> dict[str, list[Chunk]]:
+        """For each chunk, the other chunks of its document that share text with it.
+
+        Chunks overlap, so a sentence that one cuts at its edge is usually whole
+        in a neighbour; the composer quotes it from there.
+        """
+        doc_ids = sorted({c.doc_id for c in chunks})
+        if not doc_ids:
+            return {}
+        where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": doc_ids}}
+        got = self.chunks.get(where=where, include=["metadatas"])
+        spans = [
+            (str(m["doc_id"]), int(m["start"]), int(m["end"]), cid)
+            for cid, m in zip(got["ids"], got["metadatas"])
+        ]
+        wanted = {
+            c.chunk_id: [
+                cid
+                for doc, start, end, cid in spans
+                if doc == c.doc_id and cid != c.chunk_id and start < c.end and c.start < end
+            ]
+            for c in chunks
+        }
+        fetched = {
+            c.chunk_id: c for c in self.get_chunks(sorted({cid for ids in wanted.values() for cid in ids}))
+        }
+        return {key: [fetched[cid] for cid in ids if cid in fetched] for key, ids in wanted.items()}
+
     def query(self, vector: np.ndarray, n: int, filters: Filters | None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity, the filter applied inside the store query.
 

@@ -568,3 +568,44 @@ def test_asked_how_long_an_end_point_is_the_figure(bundled_engine) -> None:
     answer = bundled_engine.answer("How long was the revised action plan in Stockholm supposed to run?")
     assert not answer.abstained
     assert any("till och med år" in " ".join(c.quote.split()) for c in answer.citations)
+
+
+def test_a_sentence_a_passage_cuts_is_quoted_whole_from_its_neighbour(bundled_engine) -> None:
+    from assistant.answer import cut_passages
+
+    text = "Första meningen är hel. Den andra meningen fortsätter i nästa del och slutar här. Tredje."
+    meta = DocumentMetadata(title="Rapport")
+    cut = Chunk("d#0", "d.txt", 0, 50, text[:50], meta)  # ends inside the second sentence
+    later = Chunk("d#24", "d.txt", 24, len(text), text[24:], meta)  # begins where the second one does
+    found = candidate_sentences([Hit(cut, 1.0, similarity=0.9)], [], frozenset(), "", {"d#0": [later]})
+    second = [c for c in found if c.start == 24]
+    assert [c.text for c in second] == ["Den andra meningen fortsätter i nästa del och slutar här."]
+    assert second[0].hit.chunk is later and second[0].end == text.index(" Tredje")
+    # without the neighbour, the cut sentence is what there is
+    alone = candidate_sentences([Hit(cut, 1.0, similarity=0.9)], [], frozenset(), "")
+    assert [c.text for c in alone if c.start == 24] == [text[24:50]]
+    # a passage cut at its start takes the beginning from the passage before it
+    tail = Chunk("d#30", "d.txt", 30, len(text), text[30:], meta)
+    head = Chunk("d#0b", "d.txt", 0, 83, text[:83], meta)
+    found = candidate_sentences([Hit(tail, 1.0, similarity=0.9)], [], frozenset(), "", {"d#30": [head]})
+    assert found[0].text == "Den andra meningen fortsätter i nästa del och slutar här."
+    # on a real index: a passage that ends inside a sentence takes it whole from a neighbour that holds it
+    # (a sentence longer than the overlap between passages is whole in none, and stays cut)
+    store = bundled_engine.store
+    chunks = [chunk for ids, _, _ in store.all_chunks() for chunk in store.get_chunks(ids)]
+    continued = [c for c in chunks if any(o.doc_id == c.doc_id and o.end > c.end for o in chunks)]
+    cut_ones = [c for c in cut_passages([Hit(c, 1.0) for c in continued]) if c.text[-1:].isalnum()]
+    neighbours = store.overlapping_chunks(cut_ones)
+    completed = 0
+    for chunk in cut_ones:
+        assert all(
+            o.doc_id == chunk.doc_id and o.start < chunk.end and chunk.start < o.end
+            for o in neighbours[chunk.chunk_id]
+        )
+        last = candidate_sentences([Hit(chunk, 1.0, similarity=0.9)], [], frozenset(), "", neighbours)[-1]
+        if last.end > chunk.end:
+            completed += 1
+            whole = bundled_engine.document(chunk.doc_id).text[last.start : last.end]
+            assert whole == last.text and whole.rstrip()[-1] in ".!?:"
+            assert last.hit.chunk.start <= last.start and last.end <= last.hit.chunk.end
+    assert completed >= 1
