@@ -56,7 +56,7 @@ ASKED_MIN_COVERAGE = 0.5  # a question of the records holding this share of the 
 ASKED_RATIO = 0.3  # ... while no statement holds this fraction of that: asked there, answered nowhere
 FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the question asks for one
 FIGURE_FOCUS = 0.6  # statements this close to the best coverage must give the figure a question asks for
-MONEY_TOP = 2  # ... or, asked for a sum of money, one of this many best statements must give one
+MONEY_WINDOW = 0.02  # ... or, asked for a sum of money, a statement this close to the best must give one
 QUESTION_PENALTY = 0.1
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
@@ -524,7 +524,8 @@ def evidence_gap(
         figures = said if has_several_parts(question) else focus
         if asks_for_money(question):
             # a sum in kronor is the very type asked for: near the top it needs no word overlap
-            figures = focus + sorted(said, key=lambda c: -c.relevance)[:MONEY_TOP]
+            top = max((c.relevance for c in said), default=0.0)
+            figures = focus + [c for c in said if c.relevance >= top - MONEY_WINDOW]
         named = documents_naming(question, candidates, vocabulary)
         if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in figures):
             return "no_figure"

@@ -609,3 +609,24 @@ def test_a_sentence_a_passage_cuts_is_quoted_whole_from_its_neighbour(bundled_en
             assert whole == last.text and whole.rstrip()[-1] in ".!?:"
             assert last.hit.chunk.start <= last.start and last.end <= last.hit.chunk.end
     assert completed >= 1
+
+
+def test_asked_for_a_sum_a_statement_near_the_best_may_give_it_with_few_of_the_question_words() -> None:
+    from assistant.answer import MONEY_WINDOW, evidence_gap
+
+    question = "Hur mycket av länsstyrelsernas pengar för tillsyn drog regeringen in 2007?"
+    meta = DocumentMetadata(title="Nedskärning av tillsynen", date="2007-01-31")
+
+    def said(text: str, relevance: float, coverage: float) -> Sentence:
+        hit = Hit(Chunk("ip#0", "ip.txt", 0, len(text), text, meta), 1.0, similarity=0.9)
+        return Sentence(hit, 0, len(text), text, relevance, 1, coverage)
+
+    subject = said(
+        "Länsstyrelserna fick i uppdrag att granska tillsynen av barn- och ungdomsvården.", 0.920, 0.46
+    )
+    sum_near = said("Hälften av pengarna, 65 miljoner kronor, dras in 2007.", 0.920 - MONEY_WINDOW / 2, 0.17)
+    sum_far = said("Hälften av pengarna, 65 miljoner kronor, dras in 2007.", 0.920 - MONEY_WINDOW * 2, 0.17)
+    other = said("Regeringen avvecklar satsningen på tillsynen av barn- och ungdomsvården.", 0.919, 0.40)
+    # third by score, yet a near-tie with the best: the sum counts
+    assert evidence_gap(question, [subject, other, sum_near]) is None
+    assert evidence_gap(question, [subject, other, sum_far]) == "no_figure"
