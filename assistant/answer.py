@@ -35,6 +35,7 @@ from .questions import (
     speaks_of_future,
     states_quantity,
     wants_answer,
+    years_in,
 )
 from .retrieve import _word_set, is_near_duplicate, is_question
 from .schema import Answer, Chunk, Citation, Filters, Hit
@@ -555,6 +556,7 @@ def documents_naming(
     candidates: Sequence[Sentence],
     vocabulary: frozenset[str] = frozenset(),
     best: bool = False,
+    dated: bool = False,
 ) -> set[str]:
     """The records whose passages near the top name someone or somewhere the question names.
 
@@ -563,7 +565,8 @@ def documents_naming(
     name will do, in any passage of the record (the trial "in Örebro" is named
     a paragraph before its figures). With ``best``, only the records naming the
     most of them: "the questions Sofia Fölster put to Åsa Regnér" are not those
-    another member put to the same minister.
+    another member put to the same minister. With ``dated``, a year the question
+    names counts as a name too ("in autumn 2012").
     """
     texts = {_matter(c.hit): "" for c in candidates}
     for c in candidates:
@@ -571,6 +574,8 @@ def documents_naming(
     names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
     # only names the records know: "the Social Services Department" is no name in Swedish records
     names = [n for n in names if any(n in text for text in texts.values()) or _known(n, vocabulary)]
+    if dated:  # in the record's date or its text: an undated record may still say the year
+        names += sorted(years_in(question))
     named = {matter: sum(n in text for n in names) for matter, text in texts.items()}
     most = max(named.values(), default=0)
     matters = {matter for matter, count in named.items() if not names or count >= (most if best else 1)}
@@ -594,7 +599,7 @@ def demote_unnamed_records(
     it holds the best sentence of all: the figure asked for in an unrelated
     second part of the question, the other record of a comparison.
     """
-    named = documents_naming(question, candidates, vocabulary, best=True)
+    named = documents_naming(question, candidates, vocabulary, best=True, dated=True)
     return [
         c if c.hit.chunk.doc_id in named else replace(c, relevance=c.relevance - UNNAMED_PENALTY)
         for c in candidates

@@ -315,6 +315,15 @@ def test_an_interpellation_its_answer_and_its_debate_are_one_matter() -> None:
     scored = demote_unnamed_records([ip, svar, elsewhere], question, frozenset())
     assert [s.relevance for s in scored] == [0.9, 0.9, 0.9 - UNNAMED_PENALTY]
     assert UNNAMED_PENALTY > RELEVANCE_MARGIN  # quoted only where it holds the best sentence of all
+    # a year the question names counts for the records dated in it, in choosing whom to quote
+    debate_2014 = said_in(
+        "debatt.txt", "Christina Örnebjär och Åsa Regnér debatterade.", DocumentMetadata(date="2014-06-13")
+    )
+    dated = replace(asked, date="2016-03-01")
+    ip_2016 = said_in("ip.txt", "Christina Örnebjär frågar Åsa Regnér.", dated)
+    question_2016 = "Vad sa Christina Örnebjär och Åsa Regnér 2016?"
+    assert documents_naming(question_2016, [ip_2016, debate_2014], best=True, dated=True) == {"ip.txt"}
+    assert documents_naming(question_2016, [ip_2016, debate_2014], best=True) == {"ip.txt", "debatt.txt"}
     # a question naming no one leaves every record as it was
     assert demote_unnamed_records([ip, svar, elsewhere], "Vad föreslogs om behörigheten?", frozenset()) == [
         ip,
