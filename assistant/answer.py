@@ -218,7 +218,7 @@ def candidate_sentences(
         chunk = hit.chunk
         spans = split_sentences(chunk.text, offset=chunk.start)
         for i, (s, e) in enumerate(spans):
-            text = chunk.text[s - chunk.start : e - chunk.start]
+            text = _span_text(chunk, s, e)
             if is_dateline(text) or is_salutation(text):
                 continue  # "den 20 november" under a heading, "Fru talman!" before a speech: no statement
             if _lead_in_cut_off(chunk, spans, i):
@@ -228,7 +228,7 @@ def candidate_sentences(
             if whole is not None:
                 other, s, e = whole
                 quoted_hit = Hit(other, hit.score, ranks=hit.ranks, similarity=hit.similarity)
-                text = other.text[s - other.start : e - other.start]
+                text = _span_text(other, s, e)
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
             asks = text.rstrip().endswith("?") or _leads_to_question(chunk, spans, i)
@@ -240,7 +240,7 @@ def candidate_sentences(
             else:
                 if whole is None and i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
                     e = spans[i + 1][1]
-                    text = chunk.text[s - chunk.start : e - chunk.start]
+                    text = _span_text(chunk, s, e)
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
             heading = is_heading(text, s, chunk) or is_speaker_label(text)
@@ -282,13 +282,22 @@ def cut_passages(hits: Sequence[Hit]) -> list[Chunk]:
     return [h.chunk for h in hits if _cut_at_start(h.chunk) or _cut_at_end(h.chunk)]
 
 
+def _span_text(chunk: Chunk, start: int, end: int) -> str:
+    """The text of a document span that ``chunk`` holds (spans count from the document's start)."""
+    return chunk.text[start - chunk.start : end - chunk.start]
+
+
+def _after_lead_in(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> str | None:
+    """The sentence after sentence ``i`` when that one is a lead-in ending in a colon, else None."""
+    if i + 1 >= len(spans) or not _span_text(chunk, *spans[i]).rstrip().endswith(":"):
+        return None
+    return _span_text(chunk, *spans[i + 1]).strip()
+
+
 def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
     """A lead-in such as "Jag vill fråga statsrådet:" belongs with the questions it introduces."""
-    s, e = spans[i]
-    if not chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith(":") or i + 1 >= len(spans):
-        return False
-    s, e = spans[i + 1]
-    return chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith("?")
+    following = _after_lead_in(chunk, spans, i)
+    return following is not None and following.endswith("?")
 
 
 def _lead_in_cut_off(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
@@ -297,11 +306,8 @@ def _lead_in_cut_off(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool
     A lead-in that ends the passage stays: "… och brist på administrativt stöd
     ser jag därför behov att ställa följande frågor:" gives the reasons.
     """
-    s, e = spans[i]
-    if not chunk.text[s - chunk.start : e - chunk.start].rstrip().endswith(":") or i + 1 >= len(spans):
-        return False
-    s, e = spans[i + 1]
-    return re.fullmatch(r"\d{1,2}[.)]", chunk.text[s - chunk.start : e - chunk.start].strip()) is not None
+    following = _after_lead_in(chunk, spans, i)
+    return following is not None and re.fullmatch(r"\d{1,2}[.)]", following) is not None
 
 
 def is_heading(text: str, start: int, chunk: Chunk) -> bool:
@@ -315,7 +321,7 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
 
 
 def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
-    text = chunk.text[span[0] - chunk.start : span[1] - chunk.start].strip()
+    text = _span_text(chunk, *span).strip()
     if is_dateline(text) or is_salutation(text):
         return False
     # not a question, nor a lead-in to what follows ("... undrar vi följande:"), nor a list item
@@ -385,7 +391,7 @@ def _merged(kept: Sentence, other: Sentence) -> Sentence | None:
     for hit in (kept.hit, other.hit):
         chunk = hit.chunk
         if chunk.start <= start and end <= chunk.end:
-            text = chunk.text[start - chunk.start : end - chunk.start]
+            text = _span_text(chunk, start, end)
             return replace(kept, hit=hit, start=start, end=end, text=text)
     return None
 
@@ -443,12 +449,13 @@ def compose(
     vocabulary: frozenset[str] = frozenset(),
     translations: dict[str, list[str]] | None = None,
     term_groups: TermGroups | None = None,
-    neighbours: dict[str, list[Chunk]] | None = None,
+    overlapping: Callable[[Sequence[Chunk]], dict[str, list[Chunk]]] | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``.
 
-    ``neighbours`` (from ``Store.overlapping_chunks``) lets a sentence that a
-    passage cuts be quoted whole.
+    ``overlapping`` (``Store.overlapping_chunks``) finds the passages that hold
+    whole the sentences a passage cuts; it is read only once no abstention check
+    has stopped the answer.
     """
     best = max((h.similarity or 0.0) for h in hits) if hits else 0.0
     if not hits or best < threshold:
@@ -460,6 +467,8 @@ def compose(
         return
     if term_groups is None:
         term_groups = [(frozenset([term]), 1.0) for term in dict.fromkeys(analyze(question, vocabulary))]
+    cut = cut_passages(hits)
+    neighbours = overlapping(cut) if overlapping is not None and cut else None
     candidates = candidate_sentences(hits, term_groups, vocabulary, question, neighbours)
     gap = evidence_gap(question, candidates, vocabulary)
     if gap:
@@ -696,7 +705,7 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         vocabulary=engine.lexical.vocabulary,
         translations=load_terms(engine.settings.terms),
         term_groups=question_terms(engine, question),
-        neighbours=engine.store.overlapping_chunks(cut_passages(hits)),
+        overlapping=engine.store.overlapping_chunks,
     )
 
 

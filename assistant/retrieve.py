@@ -194,8 +194,7 @@ def search(
             fused = demote_questions(fused, chunks, store, params.question_penalty)
     # Fetch only what can still make the cut, allowing for duplicates that diversify() drops.
     head = fused[: k * 3]
-    missing = [cid for cid, _ in head if cid not in chunks]
-    chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
+    _fetch_missing([cid for cid, _ in head], chunks, store)
     positions = {name: {cid: r for r, cid in enumerate(ranked, start=1)} for name, ranked in rankings.items()}
     hits = [
         Hit(
@@ -230,8 +229,7 @@ def demote_questions(
     ``subtract`` (scores on the cosine scale) it loses ``penalty`` instead.
     """
     head = fused[:RESCORED]
-    missing = [cid for cid, _ in head if cid not in chunks]
-    chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
+    _fetch_missing([cid for cid, _ in head], chunks, store)
 
     def demoted(score: float) -> float:
         return score - penalty if subtract else score * (1 - penalty)
@@ -269,7 +267,7 @@ def demote_headings(
         (cid, score - weight * max(similarities[cid] - plain[cid], 0.0)) if cid in plain else (cid, score)
         for cid, score in head
     ]
-    return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[RESCORED:]
+    return _reranked(scored, fused)
 
 
 AUTHORS_FROM_TOP = 3  # the records of this many best passages are the ones a "who" question is about
@@ -287,8 +285,7 @@ def boost_authors(
     other interpellations name them just as well.
     """
     head = fused[:RESCORED]
-    missing = [cid for cid, _ in head if cid not in chunks]
-    chunks.update((c.chunk_id, c) for c in store.get_chunks(missing))
+    _fetch_missing([cid for cid, _ in head], chunks, store)
     about = {chunks[cid].doc_id for cid, _ in head[:AUTHORS_FROM_TOP] if cid in chunks}
 
     def names_its_people(chunk: Chunk) -> bool:
@@ -302,7 +299,17 @@ def boost_authors(
         else (cid, score)
         for cid, score in head
     ]
+    return _reranked(scored, fused)
+
+
+def _reranked(scored: list[tuple[str, float]], fused: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The re-scored head sorted (ties by id), then the rest of ``fused`` in its order."""
     return sorted(scored, key=lambda kv: (-kv[1], kv[0])) + fused[RESCORED:]
+
+
+def _fetch_missing(ids: Sequence[str], chunks: dict[str, Chunk], store: Store) -> None:
+    """Add to ``chunks`` those of ``ids`` it lacks, in one store read."""
+    chunks.update((c.chunk_id, c) for c in store.get_chunks([cid for cid in ids if cid not in chunks]))
 
 
 def only_questions(text: str) -> bool:
