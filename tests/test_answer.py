@@ -199,9 +199,19 @@ def test_dates_and_document_numbers_are_not_figures() -> None:
     assert states_quantity("Under 2020 rymde 48 ungdomar från Sis ungdomshem.", question)
 
 
-def _sentence(text: str, date: str = "") -> Sentence:
-    chunk = Chunk("c1", "doc.txt", 500, 500 + len(text), text, DocumentMetadata(title="T", date=date))
-    return Sentence(Hit(chunk, 1.0, similarity=0.9), chunk.start, chunk.end, text, 0.9, 1)
+def _sentence(
+    text: str,
+    date: str = "",
+    *,
+    doc: str = "doc.txt",
+    meta: DocumentMetadata | None = None,
+    relevance: float = 0.9,
+    coverage: float = 0.0,
+) -> Sentence:
+    """A sentence that is a whole passage of ``doc``, 500 characters into it."""
+    meta = meta if meta is not None else DocumentMetadata(title="T", date=date)
+    chunk = Chunk(f"{doc}#500", doc, 500, 500 + len(text), text, meta)
+    return Sentence(Hit(chunk, 1.0, similarity=0.9), chunk.start, chunk.end, text, relevance, 1, coverage)
 
 
 def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
@@ -254,10 +264,7 @@ def test_a_pay_rise_is_a_sum_or_a_percentage_not_a_head_count(bundled_engine) ->
 
 def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_names(bundled_engine) -> None:
     def said_in(doc: str, text: str) -> Sentence:
-        hit = Hit(
-            Chunk(f"{doc}#100", doc, 100, 100 + len(text), text, DocumentMetadata()), 1.0, similarity=0.9
-        )
-        return Sentence(hit, 100, 100 + len(text), text, 0.9, 1)
+        return _sentence(text, doc=doc, meta=DocumentMetadata())
 
     kumla, other = said_in("kumla.txt", "I Kumla slutade 14 under 2025."), said_in("svar.txt", "21 slutade.")
     vocabulary = frozenset({"stockholm", "social"})
@@ -303,8 +310,7 @@ def test_an_interpellation_its_answer_and_its_debate_are_one_matter() -> None:
     assert case_number(DocumentMetadata(title="Svar interpellation om avhoppen")) == ""
 
     def said_in(doc: str, text: str, meta: DocumentMetadata) -> Sentence:
-        hit = Hit(Chunk(f"{doc}#0", doc, 0, len(text), text, meta), 1.0, similarity=0.9)
-        return Sentence(hit, 0, len(text), text, 0.9, 1)
+        return _sentence(text, doc=doc, meta=meta)
 
     ip = said_in("ip.txt", "Christina Örnebjär frågar Åsa Regnér om SKL:s förslag.", asked)
     svar = said_in("svar.txt", "SKL önskar en tillfällig dispens.", replace(answered, authors=["Åsa Regnér"]))
@@ -627,8 +633,7 @@ def test_asked_for_a_sum_a_statement_near_the_best_may_give_it_with_few_of_the_q
     meta = DocumentMetadata(title="Nedskärning av tillsynen", date="2007-01-31")
 
     def said(text: str, relevance: float, coverage: float) -> Sentence:
-        hit = Hit(Chunk("ip#0", "ip.txt", 0, len(text), text, meta), 1.0, similarity=0.9)
-        return Sentence(hit, 0, len(text), text, relevance, 1, coverage)
+        return _sentence(text, doc="ip.txt", meta=meta, relevance=relevance, coverage=coverage)
 
     subject = said(
         "Länsstyrelserna fick i uppdrag att granska tillsynen av barn- och ungdomsvården.", 0.920, 0.46
