@@ -110,14 +110,22 @@ def states_quantity(text: str, question: str = "") -> bool:
     return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
 
 
+_SO_FAR = re.compile(
+    r"\b(?:so far|to date|until now|this year|hittills|hitintills|än så länge|i år)\b", re.IGNORECASE
+)
+
+
 def figure_fits(text: str, question: str, record_year: str = "", context: str = "") -> bool:
     """Whether ``text`` gives a figure of the kind and year asked about.
 
     "How much was spent" is not answered by a head count, and "how many in
     2026" not by a sentence whose figures are about 2024: a sentence that
     names years must name one the question names. A year that dates the record
-    ("according to her 2008 interpellation") names the record, not the figure.
-    A sentence that names no year takes the years of its ``context`` (the passage).
+    ("according to her 2008 interpellation") names the record, not the figure,
+    unless the question asks how things stand "so far": "hittills under 2026",
+    in a record of 2026, asks for 2026, and a figure that neither it nor its
+    passage dates must say "hittills" itself. A sentence that names no year
+    takes the years of its ``context`` (the passage).
     """
     if not states_quantity(text, question):
         return False
@@ -125,8 +133,11 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
         return False
     if asks_for_pay(question) and not (_MONEY.search(text) or _PERCENT.search(text)):
         return False
-    asked = years_in(question) - years_in(record_year)
+    so_far = _SO_FAR.search(question) is not None
+    asked = years_in(question) - (set() if so_far else years_in(record_year))
     stated = years_in(_NOT_A_FIGURE.sub(" ", text)) or years_in(_NOT_A_FIGURE.sub(" ", context))
+    if so_far and asked and not stated:
+        return _SO_FAR.search(text) is not None  # "Hittills har 9 slutat", not a count of no stated time
     return not (asked and stated and not asked & stated)
 
 

@@ -231,6 +231,10 @@ def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
     dated = "How many homes were criticised, according to her 2008 interpellation?"
     criticised = _sentence("144 av de 156 hemmen fick kritik 2006 och 2007.", date="2008-04-18")
     assert gives_figure(criticised, dated)
+    # ... but asked how things stand so far, the record's own year is the year asked about
+    counted = _sentence("I årsredovisningen 2025 framkom att 14 socialsekreterare slutat.", date="2026-05-12")
+    assert not gives_figure(counted, "Hur många har slutat hittills under 2026?")
+    assert gives_figure(counted, "Hur många hade slutat, enligt interpellationen 2026?")
 
 
 def test_a_figure_asked_for_in_one_part_of_two_may_share_few_words_with_the_question(bundled_engine) -> None:
