@@ -39,7 +39,14 @@ from .questions import (
 )
 from .retrieve import _word_set, is_near_duplicate, is_question
 from .schema import Answer, Chunk, Citation, Filters, Hit
-from .sentences import is_salutation, is_speaker_label, split_sentences
+from .sentences import (
+    is_list_item,
+    is_reported_question,
+    is_salutation,
+    is_sign_off,
+    is_speaker_label,
+    split_sentences,
+)
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -59,6 +66,7 @@ FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the questi
 FIGURE_FOCUS = 0.6  # statements this close to the best coverage must give the figure a question asks for
 MONEY_WINDOW = 0.02  # ... or, asked for a sum of money, a statement this close to the best must give one
 QUESTION_PENALTY = 0.1
+BARE_LEAD_IN_WORDS = 5  # a lead-in ending in a colon with fewer words announces, and says nothing
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
 # Cosine below which the best passage is "not an answer", per embedding model.
@@ -221,7 +229,7 @@ def candidate_sentences(
             text = _span_text(chunk, s, e)
             if is_dateline(text) or is_salutation(text):
                 continue  # "den 20 november" under a heading, "Fru talman!" before a speech: no statement
-            if _lead_in_cut_off(chunk, spans, i):
+            if _lead_in_cut_off(chunk, spans, i) or _bare_lead_in(text):
                 continue
             quoted_hit = hit
             whole = _whole_sentence(chunk, s, e, (neighbours or {}).get(chunk.chunk_id, ()))
@@ -231,21 +239,22 @@ def candidate_sentences(
                 text = _span_text(other, s, e)
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
-            asks = text.rstrip().endswith("?") or _leads_to_question(chunk, spans, i)
+            asks = is_question(text) or _leads_to_question(chunk, spans, i) or is_reported_question(text)
             if wants_questions and not asks:
                 relevance -= QUESTION_PENALTY  # asked what the records asked: their statements are context
             asks = asks and not wants_questions
             if asks:
                 relevance -= QUESTION_PENALTY  # the records' questions are context, their answers are answers
             else:
-                if whole is None and i + 1 < len(spans) and _continues(chunk, spans[i + 1]):
+                following = spans[i + 1] if i + 1 < len(spans) else None
+                if whole is None and following and _continues(chunk, following, signed=wants_people):
                     e = spans[i + 1][1]
                     text = _span_text(chunk, s, e)
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
-            heading = is_heading(text, s, chunk) or is_speaker_label(text)
+            heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text)
             if heading and not wants_people:
-                relevance -= QUESTION_PENALTY  # it names who asked whom about what, and answers nothing else
+                relevance -= QUESTION_PENALTY  # it names who asked whom, or who signed, and nothing else
             out.append(Sentence(quoted_hit, s, e, text, relevance, rank, coverage, asks, heading))
     return out
 
@@ -300,6 +309,20 @@ def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bo
     return following is not None and following.endswith("?")
 
 
+def _bare_lead_in(text: str) -> bool:
+    """A lead-in that says nothing of its own ("Vi undrar därför:"): its list is the content."""
+    stripped = text.strip()
+    return stripped.endswith(":") and len(stripped.split()) < BARE_LEAD_IN_WORDS
+
+
+def is_signature(text: str) -> bool:
+    """Closing lines of place, date and name, quoted only when the question asks who.
+
+    A list item without a full stop is short too, but it is content.
+    """
+    return is_sign_off(text) and not is_list_item(text)
+
+
 def _lead_in_cut_off(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bool:
     """A lead-in ("Mina frågor till statsrådet är: 1.") whose list the passage cuts after its number.
 
@@ -320,9 +343,11 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
     return start < HEADING_REACH and covers_title(text, chunk.metadata.title)
 
 
-def _continues(chunk: Chunk, span: tuple[int, int]) -> bool:
+def _continues(chunk: Chunk, span: tuple[int, int], signed: bool = False) -> bool:
+    """Whether the sentence at ``span`` goes along with the one before it; a sign-off only when ``signed``
+    (asked who wrote, the signature under the last paragraph answers)."""
     text = _span_text(chunk, *span).strip()
-    if is_dateline(text) or is_salutation(text):
+    if is_dateline(text) or is_salutation(text) or (is_signature(text) and not signed):
         return False
     # not a question, nor a lead-in to what follows ("... undrar vi följande:"), nor a list item
     return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))

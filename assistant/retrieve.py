@@ -19,6 +19,7 @@ from .headings import is_opening
 from .headings import word_set as _word_set
 from .lexical import LexicalIndex
 from .schema import Chunk, Filters, Hit
+from .sentences import is_sign_off
 from .store import Store
 
 MODES = ("hybrid", "dense", "lexical")
@@ -317,9 +318,6 @@ def only_questions(text: str) -> bool:
     return bool(sentences) and all(s.rstrip().endswith("?") for s in sentences[-2:])
 
 
-SIGN_OFF_LINE = 60  # characters: a closing line longer than this is prose, not a place, date or name
-
-
 def without_sign_off(text: str) -> str:
     """The text without its closing lines of place, date and signature.
 
@@ -328,14 +326,9 @@ def without_sign_off(text: str) -> str:
     made the questions above it look like a statement.
     """
     blocks = re.split(r"\n\s*\n", text.strip())
-    while len(blocks) > 1 and _is_sign_off(blocks[-1]):
+    while len(blocks) > 1 and is_sign_off(blocks[-1]):
         blocks.pop()
     return "\n\n".join(blocks).strip()
-
-
-def _is_sign_off(block: str) -> bool:
-    lines = [line.strip() for line in block.splitlines() if line.strip()]
-    return all(len(line) <= SIGN_OFF_LINE and not line.endswith((".", "?", "!", ":")) for line in lines)
 
 
 def is_question(text: str) -> bool:

@@ -59,6 +59,34 @@ def is_speaker_label(text: str) -> bool:
     return bool(_SPEAKER.match(text.strip()))
 
 
+SIGN_OFF_LINE = 60  # characters: a closing line longer than this is prose, not a place, date or name
+_REPORTED = re.compile(
+    r"\bhar\s+(?:också\s+|även\s+|vidare\s+|dessutom\s+)?frågat\s+"
+    r"(?:mig\s+|statsrådet\s+|ministern\s+|regeringen\s+)?(?:om|vad|vilka|vilken|vilket|hur|när|varför|huruvida)\b"
+    r"|\b(?:har\s+jag|jag\s+har)\s+(?:också\s+|även\s+|vidare\s+)?fått\s+(?:frågan|en\s+fråga)\b",
+    re.IGNORECASE,
+)
+
+
+def is_sign_off(block: str) -> bool:
+    """Closing lines of place, date and name ("För Vänsterpartiet i Kumla 12/5 2026 / Margareta …")."""
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    return all(len(line) <= SIGN_OFF_LINE and not line.endswith((".", "?", "!", ":")) for line in lines)
+
+
+def is_list_item(text: str) -> bool:
+    return bool(_BULLET.match(text))
+
+
+def is_reported_question(text: str) -> bool:
+    """A minister's answer restating what was asked ("Eva Olofsson har frågat mig vilka åtgärder …").
+
+    It holds the question's very words and so outranks the reply that follows,
+    yet it only repeats the question.
+    """
+    return bool(_REPORTED.search(text))
+
+
 def is_salutation(text: str) -> bool:
     """The address that opens a speech in the Riksdag ("Fru talman!"): it says nothing."""
     return bool(_SALUTATION.match(text.strip()))

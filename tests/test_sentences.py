@@ -5,7 +5,13 @@ from __future__ import annotations
 from assistant.answer import candidate_sentences
 from assistant.metadata import is_dateline
 from assistant.schema import Chunk, DocumentMetadata, Hit
-from assistant.sentences import is_salutation, is_speaker_label, split_sentences
+from assistant.sentences import (
+    is_reported_question,
+    is_salutation,
+    is_sign_off,
+    is_speaker_label,
+    split_sentences,
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -88,3 +94,51 @@ def test_a_debates_speaker_labels_and_salutations_are_no_statements() -> None:
     ]
     # the label names the speaker: context, unless the question asks who
     assert [c.text for c in found if c.heading] == ["Anf. 25 JENS HOLM (V):"]
+
+
+def test_a_minister_restating_the_question_is_not_the_reply() -> None:
+    assert is_reported_question(
+        "Christina Örnebjär har också frågat mig om jag anser att fler vill bli socionom."
+    )
+    assert is_reported_question("Eva Olofsson har frågat mig vilka åtgärder jag avser att vidta.")
+    assert is_reported_question("Vidare har jag fått frågan om jag anser att det råder brist på socionomer.")
+    assert not is_reported_question(
+        "För att besvara Johan Hultbergs andra fråga vill jag börja med följande."
+    )
+    assert not is_reported_question(
+        "När det gäller frågan om brist på socionomer har jag inga uppgifter om det."
+    )
+    text = (
+        "Vidare har jag fått frågan om jag anser att det råder brist på socionomer. "
+        "När det gäller frågan om det råder brist på socionomer har jag inga uppgifter om att så är fallet."
+    )
+    chunk = Chunk("svar#1", "svar.txt", 0, len(text), text, DocumentMetadata(title="Svar", kind="answer"))
+    groups = [(frozenset({"brist"}), 1.0), (frozenset({"socionom"}), 1.0)]
+    restated, reply = candidate_sentences(
+        [Hit(chunk, 1.0, similarity=0.9)], groups, frozenset(), "Råder brist?"
+    )
+    assert restated.asks and not reply.asks and reply.relevance > restated.relevance
+
+
+def test_sign_offs_and_bare_lead_ins_answer_only_who_asked() -> None:
+    assert is_sign_off("För Vänsterpartiet i Kumla 12/5 2026\nMargareta Hultman Brikell")
+    assert is_sign_off("Clara Lindblom (V)")
+    assert not is_sign_off("Tre specialistsocionomer finns inom enheten.")
+    text = (
+        "Personalomsättningen är hög och drygt en tredjedel av medarbetarna har slutat.\n\n"
+        "Vi undrar därför:\n\n"
+        "- lönesatsning i löneöversynen\n\n"
+        "För Vänsterpartiet i Kumla 12/5 2026\nMargareta Hultman Brikell"
+    )
+    chunk = Chunk(
+        "ip#1", "ip.txt", 0, len(text), text, DocumentMetadata(title="Interpellation", kind="interpellation")
+    )
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    why = candidate_sentences([hit], [], frozenset(), "Varför oroar sig Vänsterpartiet?")
+    assert "Vi undrar därför:" not in [c.text for c in why]  # it announces, and says nothing
+    signed = [c for c in why if "Margareta" in c.text]
+    item = [c for c in why if c.text.startswith("- lönesatsning")]
+    assert signed and signed[0].heading and item and not item[0].heading
+    who = candidate_sentences([hit], [], frozenset(), "Vem skrev interpellationen?")
+    signed_who = [c for c in who if "Margareta" in c.text]
+    assert signed_who[0].relevance > signed[0].relevance
