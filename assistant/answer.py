@@ -41,7 +41,7 @@ from .retrieve import _word_set, is_near_duplicate, is_question
 from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import (
     is_list_item,
-    is_reported_question,
+    is_question_talk,
     is_salutation,
     is_sign_off,
     is_speaker_label,
@@ -59,12 +59,14 @@ SEVERAL_PARTS_FACTOR = 2.0  # ... twice as far for a question in two parts
 COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
 UNNAMED_PENALTY = 0.05  # lowers the sentences of records that do not name what the question names
 RELEVANCE_MARGIN = 0.045  # sentences further below the best one are filler: not quoted (grid in eval/README)
+NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or figure the others lack
 RELATED_SHOWN = 3
 ASKED_MIN_COVERAGE = 0.5  # a question of the records holding this share of the question's terms ...
 ASKED_RATIO = 0.3  # ... while no statement holds this fraction of that: asked there, answered nowhere
 FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the question asks for one
 FIGURE_FOCUS = 0.6  # statements this close to the best coverage must give the figure a question asks for
 MONEY_WINDOW = 0.02  # ... or, asked for a sum of money, a statement this close to the best must give one
+PEOPLE_BONUS = 0.02  # asked who, added to a sentence naming its record's author or addressee
 QUESTION_PENALTY = 0.1
 BARE_LEAD_IN_WORDS = 5  # a lead-in ending in a colon with fewer words announces, and says nothing
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
@@ -239,7 +241,9 @@ def candidate_sentences(
                 text = _span_text(other, s, e)
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
-            asks = is_question(text) or _leads_to_question(chunk, spans, i) or is_reported_question(text)
+            asks = is_question(text) or _leads_to_question(chunk, spans, i)
+            # asked who, "X har frågat mig …" and "ställa följande frågor till borgarrådet" name the people
+            asks = asks or (is_question_talk(text) and not wants_people)
             if wants_questions and not asks:
                 relevance -= QUESTION_PENALTY  # asked what the records asked: their statements are context
             asks = asks and not wants_questions
@@ -252,6 +256,8 @@ def candidate_sentences(
                     text = _span_text(chunk, s, e)
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
+            if wants_people and names_its_people(text, chunk):
+                relevance += PEOPLE_BONUS
             heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text)
             if heading and not wants_people:
                 relevance -= QUESTION_PENALTY  # it names who asked whom, or who signed, and nothing else
@@ -307,6 +313,17 @@ def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bo
     """A lead-in such as "Jag vill fråga statsrådet:" belongs with the questions it introduces."""
     following = _after_lead_in(chunk, spans, i)
     return following is not None and following.endswith("?")
+
+
+def names_its_people(text: str, chunk: Chunk) -> bool:
+    """The sentence names its record's author or addressee (by surname): "… Bodil Wennerbrandt Sevastik".
+
+    Asked who answered, the signature is the answer and the heading above it,
+    which holds more of the question's words, is not.
+    """
+    m = chunk.metadata
+    surnames = [name.split()[-1] for name in [*m.authors, m.recipient] if name.split()]
+    return any(surname in text for surname in surnames)
 
 
 def _bare_lead_in(text: str) -> bool:
@@ -392,6 +409,38 @@ def select_sentences(
     for sentence in chosen:
         doc_order.setdefault(sentence.hit.chunk.doc_id, len(doc_order))
     return sorted(chosen, key=lambda s: (doc_order[s.hit.chunk.doc_id], s.start))
+
+
+def novel_only(
+    chosen: list[Sentence], question: str, groups: TermGroups, vocabulary: frozenset[str]
+) -> list[Sentence]:
+    """The quotes that each add something: the best, those near it, and those bringing what the others lack.
+
+    A quote more than ``NOVELTY_FREE`` below the best must hold a question term
+    that the better quotes lack, or give a figure asked for. A second sentence
+    on the same point cites another passage for what is already said: on the
+    gold sets, 94 of 152 quotes held none of the facts asked for. Asked what a
+    record asked, its list of questions is the answer and is kept whole; asked
+    who, the name answering shares no word with the question.
+    """
+    if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
+        return chosen
+    wants_figure = asks_for_quantity(question)
+
+    def terms(sentence: Sentence) -> set[int]:
+        found = set(analyze(sentence.text, vocabulary))
+        return {i for i, (alternatives, _) in enumerate(groups) if alternatives & found}
+
+    ranked = sorted(chosen, key=lambda s: -s.relevance)
+    best = ranked[0].relevance
+    kept, covered = [ranked[0]], terms(ranked[0])
+    for sentence in ranked[1:]:
+        new = terms(sentence) - covered
+        figure = wants_figure and states_quantity(sentence.text, question)
+        if sentence.relevance >= best - NOVELTY_FREE or new or figure:
+            kept.append(sentence)
+            covered |= new
+    return [s for s in chosen if any(s is k for k in kept)]
 
 
 def figures_only(chosen: list[Sentence], question: str) -> list[Sentence]:
@@ -503,7 +552,7 @@ def compose(
     # a record's list of questions usually fills one passage, and asked for them, the list is the answer
     per_passage = budget if asks_for_questions(question) else MAX_PER_PASSAGE
     chosen = select_sentences(demote_unnamed_records(candidates, question, vocabulary), budget, per_passage)
-    chosen = figures_only(chosen, question)
+    chosen = figures_only(novel_only(chosen, question, term_groups, vocabulary), question)
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
         return

@@ -66,6 +66,12 @@ _REPORTED = re.compile(
     r"|\b(?:har\s+jag|jag\s+har)\s+(?:också\s+|även\s+|vidare\s+)?fått\s+(?:frågan|en\s+fråga)\b",
     re.IGNORECASE,
 )
+# only where the sentence begins: "Eftersom … ser jag därför behov att ställa följande frågor:" gives reasons
+_ANNOUNCED = re.compile(
+    r"^\s*(?:jag\s+vill\s+(?:därför\s+|också\s+|nu\s+)?ställa\s+|(?:min|mina|vår|våra)\s+(?:\w+\s+)?)"
+    r"(?:en\s+|ett\s+par\s+|några\s+|följande\s+)?(?:sista\s+|konkreta?\s+)?fråg(?:a|or)\b",
+    re.IGNORECASE,
+)
 
 
 def is_sign_off(block: str) -> bool:
@@ -78,13 +84,15 @@ def is_list_item(text: str) -> bool:
     return bool(_BULLET.match(text))
 
 
-def is_reported_question(text: str) -> bool:
-    """A minister's answer restating what was asked ("Eva Olofsson har frågat mig vilka åtgärder …").
+def is_question_talk(text: str) -> bool:
+    """A sentence about a question, not an answer to it.
 
-    It holds the question's very words and so outranks the reply that follows,
-    yet it only repeats the question.
+    A minister restating what was asked ("Eva Olofsson har frågat mig vilka
+    åtgärder …"), a speaker announcing a question ("Min konkreta fråga till dig
+    var om …", "Mina frågor till statsrådet är:"). It holds the question's
+    very words and so outranks the reply, yet it only repeats the question.
     """
-    return bool(_REPORTED.search(text))
+    return bool(_REPORTED.search(text) or _ANNOUNCED.search(text))
 
 
 def is_salutation(text: str) -> bool:

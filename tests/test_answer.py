@@ -6,6 +6,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 from assistant.answer import (
+    NOVELTY_FREE,
     PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
     UNNAMED_PENALTY,
@@ -20,6 +21,7 @@ from assistant.answer import (
     is_heading,
     key_terms,
     missing_terms,
+    novel_only,
     passage_yardstick,
     question_terms,
     select_sentences,
@@ -118,6 +120,46 @@ def test_sentences_far_below_the_best_are_not_quoted() -> None:
     assert select_sentences([best, filler]) == [best]
     near = Sentence(hit, 35, len(text), text[35:], 0.95 - RELEVANCE_MARGIN + 0.01, 1)
     assert select_sentences([best, near]) == [best, near]
+
+
+def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> None:
+    groups = [(frozenset({"lönesatsning"}), 2.0), (frozenset({"specialistsocionom"}), 2.0)]
+    best = _sentence("En viktig lönesatsning görs i löneöversynen 2025.", relevance=0.95)
+    near = _sentence(
+        "Lönesatsningen gäller socialsekreterare.", doc="b.txt", relevance=0.95 - NOVELTY_FREE / 2
+    )
+    again = _sentence("Lönesatsningen nämndes i maj.", doc="c.txt", relevance=0.95 - NOVELTY_FREE * 1.5)
+    new = _sentence("Tre specialistsocionomer ger stöd.", doc="d.txt", relevance=0.95 - NOVELTY_FREE * 1.5)
+    measures = "Vilka åtgärder vidtas mot personalomsättningen?"
+    kept = novel_only([best, near, again, new], measures, groups, frozenset())
+    assert kept == [best, near, new]  # "again" says nothing the best does not
+    # asked how many, a figure is what is asked for, whatever its words
+    figure = _sentence("Det är 21 som slutat.", doc="e.txt", relevance=0.95 - NOVELTY_FREE * 1.5)
+    how_many = "Hur många socialsekreterare slutade?"
+    assert novel_only([best, figure, again], how_many, groups, frozenset()) == [best, figure]
+    # asked what a record asked, or who, the whole list stays
+    questions = "Vilka frågor ställde Vänsterpartiet?"
+    assert novel_only([best, again], questions, groups, frozenset()) == [best, again]
+    assert novel_only([best, again], "Vem skrev interpellationen?", groups, frozenset()) == [best, again]
+
+
+def test_asked_who_the_sentence_naming_the_records_people_outranks_its_heading() -> None:
+    text = (
+        "Svar interpellation om avhoppen bland socialsekreterare\n\n"
+        "Det är 21 socialsekreterare som slutat.\n\n"
+        "Med detta anser jag interpellationen besvarad\n\n"
+        "Bodil Wennerbrandt Sevastik Socialnämndens ordförande"
+    )
+    meta = DocumentMetadata(
+        title="Svar interpellation om avhoppen bland socialsekreterare",
+        authors=["Bodil Wennerbrandt Sevastik"],
+        kind="answer",
+    )
+    hit = Hit(Chunk("svar#0", "svar.txt", 0, len(text), text, meta), 1.0, similarity=0.9)
+    groups = [(frozenset({"interpellation"}), 1.0)]
+    found = candidate_sentences([hit], groups, frozenset(), "Who answered the interpellation?")
+    best = max(found, key=lambda c: c.relevance)
+    assert "Bodil Wennerbrandt Sevastik" in best.text
 
 
 def test_a_place_the_records_never_mention_is_not_answered(bundled_engine) -> None:

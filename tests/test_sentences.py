@@ -6,7 +6,7 @@ from assistant.answer import candidate_sentences
 from assistant.metadata import is_dateline
 from assistant.schema import Chunk, DocumentMetadata, Hit
 from assistant.sentences import (
-    is_reported_question,
+    is_question_talk,
     is_salutation,
     is_sign_off,
     is_speaker_label,
@@ -96,18 +96,25 @@ def test_a_debates_speaker_labels_and_salutations_are_no_statements() -> None:
     assert [c.text for c in found if c.heading] == ["Anf. 25 JENS HOLM (V):"]
 
 
+def test_a_question_restated_or_announced_is_not_the_reply() -> None:
+    assert is_question_talk("Jag vill ställa en sista fråga till Maria Larsson.")
+    assert is_question_talk("Min konkreta fråga till dig, Maria Larsson, var om du är beredd att agera.")
+    assert is_question_talk("Mina frågor till statsrådet är:")
+    # a lead-in that gives the reasons for its questions is content
+    assert not is_question_talk(
+        "Eftersom arbetet har avstannat ser jag behov att ställa följande frågor till ansvarigt borgarråd:"
+    )
+    assert not is_question_talk("Frågan är viktig då den har bäring på kvaliteten.")
+
+
 def test_a_minister_restating_the_question_is_not_the_reply() -> None:
-    assert is_reported_question(
+    assert is_question_talk(
         "Christina Örnebjär har också frågat mig om jag anser att fler vill bli socionom."
     )
-    assert is_reported_question("Eva Olofsson har frågat mig vilka åtgärder jag avser att vidta.")
-    assert is_reported_question("Vidare har jag fått frågan om jag anser att det råder brist på socionomer.")
-    assert not is_reported_question(
-        "För att besvara Johan Hultbergs andra fråga vill jag börja med följande."
-    )
-    assert not is_reported_question(
-        "När det gäller frågan om brist på socionomer har jag inga uppgifter om det."
-    )
+    assert is_question_talk("Eva Olofsson har frågat mig vilka åtgärder jag avser att vidta.")
+    assert is_question_talk("Vidare har jag fått frågan om jag anser att det råder brist på socionomer.")
+    assert not is_question_talk("För att besvara Johan Hultbergs andra fråga vill jag börja med följande.")
+    assert not is_question_talk("När det gäller frågan om brist på socionomer har jag inga uppgifter om det.")
     text = (
         "Vidare har jag fått frågan om jag anser att det råder brist på socionomer. "
         "När det gäller frågan om det råder brist på socionomer har jag inga uppgifter om att så är fallet."
