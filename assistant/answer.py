@@ -417,7 +417,8 @@ def novel_only(
     """The quotes that each add something: the best, those near it, and those bringing what the others lack.
 
     A quote more than ``NOVELTY_FREE`` below the best must hold a question term
-    that the better quotes lack, or give a figure of the kind and year asked for. A second sentence
+    other than a name that the better quotes lack, or give a figure of the kind
+    and year asked for. A second sentence
     on the same point cites another passage for what is already said: on the
     gold sets, 94 of 152 quotes held none of the facts asked for. Asked what a
     record asked, its list of questions is the answer and is kept whole; asked
@@ -426,6 +427,9 @@ def novel_only(
     if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
         return chosen
     wants_figure = asks_for_quantity(question)
+    # the names chose the record; in it, a sentence naming the speaker again adds nothing
+    names = set(analyze(" ".join(t for t in key_terms(question) if not t.isdigit()), vocabulary))
+    groups = [(alternatives, weight) for alternatives, weight in groups if not alternatives & names]
 
     def terms(sentence: Sentence) -> set[int]:
         found = set(analyze(sentence.text, vocabulary))

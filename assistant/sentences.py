@@ -68,7 +68,8 @@ _REPORTED = re.compile(
 )
 # only where the sentence begins: "Eftersom … ser jag därför behov att ställa följande frågor:" gives reasons
 _ANNOUNCED = re.compile(
-    r"^\s*(?:jag\s+vill\s+(?:därför\s+|också\s+|nu\s+)?ställa\s+|(?:min|mina|vår|våra)\s+(?:\w+\s+)?)"
+    r"^\s*(?:mot\s+bakgrund\s+av\s+(?:detta|ovanstående|det\s+ovan\s+sagda),?\s+)?"
+    r"(?:(?:jag\s+vill|vill\s+jag)\s+(?:därför\s+|också\s+|nu\s+)?ställa\s+|(?:min|mina|vår|våra)\s+(?:\w+\s+)?)"
     r"(?:en\s+|ett\s+par\s+|några\s+|följande\s+)?(?:sista\s+|konkreta?\s+)?fråg(?:a|or)\b",
     re.IGNORECASE,
 )

@@ -133,6 +133,13 @@ def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> Non
     measures = "Vilka åtgärder vidtas mot personalomsättningen?"
     kept = novel_only([best, near, again, new], measures, groups, frozenset())
     assert kept == [best, near, new]  # "again" says nothing the best does not
+    # a name chose the record: a sentence that only names its speaker again adds nothing
+    named = [*groups, (frozenset({"olofsson"}), 2.0)]
+    speaker = _sentence(
+        "Eva Olofsson talade om lönesatsningen.", doc="f.txt", relevance=0.95 - NOVELTY_FREE * 1.5
+    )
+    asked_of = "Vilken lönesatsning nämnde Eva Olofsson?"
+    assert novel_only([best, speaker], asked_of, named, frozenset()) == [best]
     # asked how many, a figure is what is asked for, whatever its words
     figure = _sentence("Det är 21 som slutat.", doc="e.txt", relevance=0.95 - NOVELTY_FREE * 1.5)
     how_many = "Hur många socialsekreterare slutade?"

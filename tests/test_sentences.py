@@ -100,6 +100,7 @@ def test_a_question_restated_or_announced_is_not_the_reply() -> None:
     assert is_question_talk("Jag vill ställa en sista fråga till Maria Larsson.")
     assert is_question_talk("Min konkreta fråga till dig, Maria Larsson, var om du är beredd att agera.")
     assert is_question_talk("Mina frågor till statsrådet är:")
+    assert is_question_talk("Mot bakgrund av ovanstående vill jag ställa följande frågor till statsrådet:")
     # a lead-in that gives the reasons for its questions is content
     assert not is_question_talk(
         "Eftersom arbetet har avstannat ser jag behov att ställa följande frågor till ansvarigt borgarråd:"
