@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 MAX_SENTENCES = 5
 FACTOID_SENTENCES = 3  # for a question after one figure, name or date
-MAX_PER_PASSAGE = 2
+MAX_PER_PASSAGE = 1  # a second sentence of the same passage mostly restated the first (grid in eval/README)
 PASSAGE_MARGIN = 0.03  # passages this far below the best one (cosine) still contribute
 SEVERAL_PARTS_FACTOR = 2.0  # ... twice as far for a question in two parts
 COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
@@ -373,7 +373,7 @@ def _continues(chunk: Chunk, span: tuple[int, int], signed: bool = False) -> boo
 def select_sentences(
     candidates: list[Sentence], budget: int = MAX_SENTENCES, per_passage: int = MAX_PER_PASSAGE
 ) -> list[Sentence]:
-    """The best statements, a few per passage, no repeats, in reading order per document."""
+    """The best statements, ``per_passage`` per passage, no repeats, in reading order per document."""
     chosen: list[Sentence] = []
     seen: list[frozenset[str]] = []
     quoted: dict[str, int] = {}  # quotes per passage

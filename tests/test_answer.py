@@ -117,9 +117,11 @@ def test_sentences_far_below_the_best_are_not_quoted() -> None:
     hit = Hit(chunk, 1.0, similarity=0.9)
     best = Sentence(hit, 0, 34, text[:34], 0.95, 1)
     filler = Sentence(hit, 35, len(text), text[35:], 0.95 - RELEVANCE_MARGIN - 0.01, 1)
-    assert select_sentences([best, filler]) == [best]
+    assert select_sentences([best, filler], per_passage=2) == [best]
     near = Sentence(hit, 35, len(text), text[35:], 0.95 - RELEVANCE_MARGIN + 0.01, 1)
-    assert select_sentences([best, near]) == [best, near]
+    assert select_sentences([best, near], per_passage=2) == [best, near]
+    # by default one sentence per passage: a second one mostly restated the first
+    assert select_sentences([best, near]) == [best]
 
 
 def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> None:
