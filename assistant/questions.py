@@ -170,9 +170,10 @@ def asks_for_people(question: str) -> bool:
 
 
 _FACTOID_QUESTION = re.compile(
-    r"^\W*(?:who|whom|whose|when|which|how (?:many|much|large|big|long|high|often)"
+    r"^\W*(?:who|whom|whose|(?:since |from |until )?when|which|how (?:many|much|large|big|long|high|often)"
     r"|what (?:share|proportion|percentage|number|amount|year|date)"
-    r"|vem|vilk(?:en|et|a)|när|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
+    r"|vem|vilk(?:en|et|a)|(?:sedan |från |till )?när"
+    r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
     re.IGNORECASE,
 )
 _SEVERAL_PARTS = re.compile(

@@ -454,6 +454,8 @@ def test_a_question_in_two_parts_draws_on_passages_further_down() -> None:
 def test_a_question_for_one_figure_gets_a_short_answer() -> None:
     assert asks_for_one_fact("Hur många socialsekreterare slutade 2024?")
     assert asks_for_one_fact("Who answered the interpellation about social workers leaving?")
+    assert asks_for_one_fact("Sedan när har socialnämnden fått information?")
+    assert asks_for_one_fact("Since when has the board been informed?")
     assert not asks_for_one_fact("What measures were promised against turnover?")
     assert not asks_for_one_fact("How many social workers left, and why did they leave?")
     assert not asks_for_one_fact("Hur många slutade i Kumla jämfört med i Stockholm?")
