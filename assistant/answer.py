@@ -242,7 +242,7 @@ def candidate_sentences(
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
             asks = is_question(text) or _leads_to_question(chunk, spans, i)
-            # asked who, "X har frågat mig …" and "ställa följande frågor till borgarrådet" name the people
+            # asked who, "Eva Olofsson har frågat mig …" names the one who asked
             asks = asks or (is_question_talk(text) and not wants_people)
             if wants_questions and not asks:
                 relevance -= QUESTION_PENALTY  # asked what the records asked: their statements are context
@@ -252,7 +252,7 @@ def candidate_sentences(
             else:
                 following = spans[i + 1] if i + 1 < len(spans) else None
                 if whole is None and following and _continues(chunk, following, signed=wants_people):
-                    e = spans[i + 1][1]
+                    e = following[1]
                     text = _span_text(chunk, s, e)
                 if wants_figure and states_quantity(text, question):
                     relevance += FIGURE_BONUS
@@ -361,8 +361,11 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
 
 
 def _continues(chunk: Chunk, span: tuple[int, int], signed: bool = False) -> bool:
-    """Whether the sentence at ``span`` goes along with the one before it; a sign-off only when ``signed``
-    (asked who wrote, the signature under the last paragraph answers)."""
+    """Whether the sentence at ``span`` is quoted along with the one before it.
+
+    A sign-off goes along only when ``signed``: asked who wrote, the signature
+    under the last paragraph answers; asked anything else, it is no statement.
+    """
     text = _span_text(chunk, *span).strip()
     if is_dateline(text) or is_salutation(text) or (is_signature(text) and not signed):
         return False
@@ -418,11 +421,11 @@ def novel_only(
 
     A quote more than ``NOVELTY_FREE`` below the best must hold a question term
     other than a name that the better quotes lack, or give a figure of the kind
-    and year asked for. A second sentence
-    on the same point cites another passage for what is already said: on the
-    gold sets, 94 of 152 quotes held none of the facts asked for. Asked what a
-    record asked, its list of questions is the answer and is kept whole; asked
-    who, the name answering shares no word with the question.
+    and year asked for. A second sentence on the same point cites another
+    passage for what is already said: on the gold set, 94 of 152 quotes held
+    none of the facts asked for. Asked what a record asked, its list of
+    questions is the answer and is kept whole; asked who, the name that answers
+    shares no word with the question.
     """
     if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
         return chosen
