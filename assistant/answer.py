@@ -30,6 +30,7 @@ from .questions import (
     asks_for_questions,
     asks_for_result,
     asks_only_for_figures,
+    asks_what_was_done,
     figure_fits,
     has_several_parts,
     speaks_of_future,
@@ -58,6 +59,7 @@ PASSAGE_MARGIN = 0.03  # passages this far below the best one (cosine) still con
 SEVERAL_PARTS_FACTOR = 2.0  # ... twice as far for a question in two parts
 COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
 UNNAMED_PENALTY = 0.05  # lowers the sentences of records that do not name what the question names
+ASKERS_PENALTY = 0.05  # asked what was done, lowers the sentences of the records that asked for it
 RELEVANCE_MARGIN = 0.045  # sentences further below the best one are filler: not quoted (grid in eval/README)
 NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or figure the others lack
 RELATED_SHOWN = 3
@@ -558,7 +560,8 @@ def compose(
     budget = FACTOID_SENTENCES if asks_for_one_fact(question) else MAX_SENTENCES
     # a record's list of questions usually fills one passage, and asked for them, the list is the answer
     per_passage = budget if asks_for_questions(question) else MAX_PER_PASSAGE
-    chosen = select_sentences(demote_unnamed_records(candidates, question, vocabulary), budget, per_passage)
+    ranked = demote_askers(demote_unnamed_records(candidates, question, vocabulary), question)
+    chosen = select_sentences(ranked, budget, per_passage)
     chosen = figures_only(novel_only(chosen, question, term_groups, vocabulary), question)
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
@@ -693,6 +696,26 @@ def demote_unnamed_records(
     return [
         c if c.hit.chunk.doc_id in named else replace(c, relevance=c.relevance - UNNAMED_PENALTY)
         for c in candidates
+    ]
+
+
+def demote_askers(candidates: list[Sentence], question: str) -> list[Sentence]:
+    """Asked what was done or promised, the sentences of interpellations and letters rank lower.
+
+    They describe the problem and ask for measures; the answer or the debate
+    says what is done. "What measures were promised against turnover?" opened
+    with the letter's "Personalomsättningen har ökat …", which shares its words
+    with the question. Only when an answer or a debate is near the top: else
+    the records that ask are all there is.
+    """
+    if not asks_what_was_done(question):
+        return candidates
+    answering = [c.hit.chunk.metadata.kind in ANSWERING_KINDS for c in candidates]
+    if not any(answering):
+        return candidates
+    return [
+        c if answers else replace(c, relevance=c.relevance - ASKERS_PENALTY)
+        for c, answers in zip(candidates, answering, strict=True)
     ]
 
 

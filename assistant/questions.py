@@ -220,6 +220,20 @@ _NOT_YET = re.compile(
 )
 
 
+_ASKS_WHAT_WAS_DONE = re.compile(
+    r"\b(?:what (?:measures|actions|steps)\b[^?]*\b(?:promised|taken|planned)"
+    r"|what (?:has|have|is|are|was|were) (?:been |being )?done"
+    r"|vad (?:har|hade) (?:gjorts|man gjort)|vad görs|vad gjordes"
+    r"|vilka åtgärder (?:har|hade|vidtas|vidtogs|lovades|utlovades))",
+    re.IGNORECASE,
+)
+
+
+def asks_what_was_done(question: str) -> bool:
+    """Asked what was done or promised: those who answer did it, not those who asked for it."""
+    return bool(_ASKS_WHAT_WAS_DONE.search(question))
+
+
 def asks_for_result(question: str) -> bool:
     """A question after what an analysis or a report showed: a plan to make one is no answer."""
     return bool(_ASKS_FOR_RESULT.search(question))

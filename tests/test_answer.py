@@ -6,6 +6,7 @@ from dataclasses import replace
 from itertools import pairwise
 
 from assistant.answer import (
+    ASKERS_PENALTY,
     NOVELTY_FREE,
     PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
@@ -14,6 +15,7 @@ from assistant.answer import (
     _replies,
     candidate_sentences,
     compose,
+    demote_askers,
     demote_unnamed_records,
     documents_naming,
     figures_only,
@@ -150,6 +152,24 @@ def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> Non
     questions = "Vilka frågor ställde Vänsterpartiet?"
     assert novel_only([best, again], questions, groups, frozenset()) == [best, again]
     assert novel_only([best, again], "Vem skrev interpellationen?", groups, frozenset()) == [best, again]
+
+
+def test_asked_what_was_done_the_records_that_asked_for_it_rank_lower(bundled_engine) -> None:
+    def said_in(kind: str, text: str) -> Sentence:
+        return _sentence(text, doc=f"{kind}.txt", meta=DocumentMetadata(title="T", kind=kind))
+
+    complaint = said_in("skrivelse", "Personalomsättningen har ökat.")
+    measure = said_in("answer", "Lönesatsningen görs i löneöversynen 2025.")
+    done = "What measures were promised against turnover?"
+    lowered, kept = demote_askers([complaint, measure], done)
+    assert lowered.relevance == complaint.relevance - ASKERS_PENALTY and kept == measure
+    # without an answer near the top, the records that ask are all there is
+    assert demote_askers([complaint], done) == [complaint]
+    assert demote_askers([complaint, measure], "Why has turnover risen?") == [complaint, measure]
+    answer = bundled_engine.answer(done)
+    assert any("lönesatsningen" in c.quote for c in answer.citations)
+    # the M/L letter's "Personalomsättningen har ökat …" described the problem, and was quoted first
+    assert all(c.kind == "answer" for c in answer.citations), [c.doc_id for c in answer.citations]
 
 
 def test_asked_who_the_sentence_naming_the_records_people_outranks_its_heading() -> None:
