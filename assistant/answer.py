@@ -41,6 +41,7 @@ from .questions import (
 from .retrieve import _word_set, is_near_duplicate, is_question
 from .schema import Answer, Chunk, Citation, Filters, Hit
 from .sentences import (
+    ends_in_abbreviation,
     is_list_item,
     is_question_talk,
     is_salutation,
@@ -291,7 +292,7 @@ def _cut_at_start(chunk: Chunk) -> bool:
 
 
 def _cut_at_end(chunk: Chunk) -> bool:
-    return not _ENDS_SENTENCE.search(chunk.text)
+    return not _ENDS_SENTENCE.search(chunk.text) or ends_in_abbreviation(chunk.text)
 
 
 def cut_passages(hits: Sequence[Hit]) -> list[Chunk]:

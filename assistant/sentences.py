@@ -142,6 +142,12 @@ def _blocks(text: str) -> list[tuple[int, int]]:
     return blocks
 
 
+def ends_in_abbreviation(text: str) -> bool:
+    """Whether ``text`` stops at an abbreviation ("… i fokus genom ex."): a sentence cut there, not ended."""
+    last = re.search(r"([\w.]+)\.\s*$", text)
+    return last is not None and last.group(1).casefold().rstrip(".") in ABBREVIATIONS
+
+
 def _is_abbreviation(text: str, start: int, dot: int) -> bool:
     word = re.search(r"([\w.]+)$", text[start:dot])
     if not word:

@@ -6,6 +6,7 @@ from assistant.answer import candidate_sentences
 from assistant.metadata import is_dateline
 from assistant.schema import Chunk, DocumentMetadata, Hit
 from assistant.sentences import (
+    ends_in_abbreviation,
     is_question_talk,
     is_salutation,
     is_sign_off,
@@ -150,3 +151,17 @@ def test_sign_offs_and_bare_lead_ins_answer_only_who_asked() -> None:
     who = candidate_sentences([hit], [], frozenset(), "Vem skrev interpellationen?")
     signed_who = [c for c in who if "Margareta" in c.text]
     assert signed_who[0].relevance > signed[0].relevance
+
+
+def test_a_passage_ending_at_an_abbreviation_cuts_its_sentence() -> None:
+    assert ends_in_abbreviation("… i fokus genom ex.") and ends_in_abbreviation("gäller bl.a.")
+    assert not ends_in_abbreviation("Nämnden sammanträder.")
+    doc = "Först en mening. Vänsterpartiet har lyft arbetet genom ex. samarbete med skolan. Sist en mening."
+    cut = doc.index("ex.") + 3
+    meta = DocumentMetadata(title="Interpellation")
+    first = Chunk("ip#0", "ip.txt", 0, cut, doc[:cut], meta)
+    second = Chunk("ip#1", "ip.txt", 17, len(doc), doc[17:], meta)
+    found = candidate_sentences(
+        [Hit(first, 1.0, similarity=0.9)], [], frozenset(), "Vad lyfte Vänsterpartiet?", {"ip#0": [second]}
+    )
+    assert "Vänsterpartiet har lyft arbetet genom ex. samarbete med skolan." in [c.text for c in found]
