@@ -20,12 +20,13 @@ from .crosslingual import expand_groups, lemma, load_terms, without_english_stop
 from .headings import HEADING_REACH, covers_title, is_opening
 from .i18n import t
 from .lexical import analyze, stems, words
-from .metadata import case_number, is_dateline, party_code
+from .metadata import case_number, is_dateline, names_municipality, party_code
 from .questions import (
     NUMBER,
     asks_for_money,
     asks_for_one_fact,
     asks_for_people,
+    asks_for_place,
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
@@ -597,6 +598,8 @@ def evidence_gap(
       terms are in a question of the records far more fully than in any statement.
     - ``no_figure``: a "how many" question is not answered by statements on the
       subject without a figure of the kind, year and place asked about.
+    - ``no_place``: asked which municipality, the statements near the top name
+      none, in their text or their record's metadata.
     - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
     - ``no_reply``: asked how someone answered, no answer or debate replies.
     - ``questions_missing``: asked what a record asked, the record near the top
@@ -624,6 +627,10 @@ def evidence_gap(
         named = documents_naming(question, candidates, vocabulary)
         if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in figures):
             return "no_figure"
+    if asks_for_place(question):
+        places = said if has_several_parts(question) else focus
+        if not any(names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in places):
+            return "no_place"  # the 2024 answer never names its municipality
     closest = max(said, key=lambda c: (c.coverage, c.relevance), default=None)
     if asks_for_result(question) and closest and speaks_of_future(closest.text):
         return "not_yet"  # the statement closest to the question tells of a plan, not a finding

@@ -22,6 +22,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena tar upp ämnet men anger ingen sådan siffra.",
         "en": "The closest passages touch on the subject but give no such figure.",
     },
+    "no_place": {
+        "sv": "De närmaste styckena tar upp ämnet men nämner ingen kommun.",
+        "en": "The closest passages touch on the subject but name no municipality.",
+    },
     "not_yet": {
         "sv": "De närmaste styckena säger att det ska göras, inte vad det visade.",
         "en": "The closest passages say that it is to be done, not what it showed.",

@@ -628,6 +628,17 @@ _DATELINE_PLACE_RE = re.compile(
 )
 
 
+_PLACE_RE = re.compile(rf"(?<![\wåäö]){_PLACE}")
+
+
+def names_municipality(text: str) -> bool:
+    """Whether ``text`` names one of Sweden's municipalities ("Sundbyberg", "Stockholms stad")."""
+    for match in _PLACE_RE.finditer(text):
+        if _municipality(match.group(0)) or any(_municipality(word) for word in match.group(0).split()):
+            return True
+    return False
+
+
 def _municipality_from_phrase(text: str) -> str:
     """``Kumla kommun`` / ``Stockholms stad`` / ``Kumla`` -> the municipality name, or ""."""
     match = _PLACE_INSTITUTION_RE.fullmatch(" ".join(text.split()))

@@ -234,6 +234,18 @@ def asks_what_was_done(question: str) -> bool:
     return bool(_ASKS_WHAT_WAS_DONE.search(question))
 
 
+_ASKS_FOR_PLACE = re.compile(
+    r"\b(?:which (?:municipalit(?:y|ies)|cit(?:y|ies)|towns?)|what municipality"
+    r"|vilken (?:kommun|stad)|vilka (?:kommuner|städer))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_place(question: str) -> bool:
+    """Asked which municipality or city: a passage that names none does not answer."""
+    return bool(_ASKS_FOR_PLACE.search(question))
+
+
 def asks_for_result(question: str) -> bool:
     """A question after what an analysis or a report showed: a plan to make one is no answer."""
     return bool(_ASKS_FOR_RESULT.search(question))

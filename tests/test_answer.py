@@ -32,12 +32,13 @@ from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
 from assistant.language import detect
-from assistant.metadata import case_number
+from assistant.metadata import case_number, names_municipality
 from assistant.questions import (
     asks_for_money,
     asks_for_one_fact,
     asks_for_pay,
     asks_for_people,
+    asks_for_place,
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
@@ -170,6 +171,20 @@ def test_asked_what_was_done_the_records_that_asked_for_it_rank_lower(bundled_en
     assert any("lönesatsningen" in c.quote for c in answer.citations)
     # the M/L letter's "Personalomsättningen har ökat …" described the problem, and was quoted first
     assert all(c.kind == "answer" for c in answer.citations), [c.doc_id for c in answer.citations]
+
+
+def test_asked_which_municipality_a_record_naming_none_does_not_answer(bundled_engine) -> None:
+    assert names_municipality("Det gäller Sundbyberg och Stockholms stad.")
+    assert not names_municipality("Sveriges Kommuner och Regioner, Socialnämnden och Barn och unga.")
+    assert asks_for_place("In which municipality did 21 social workers leave?")
+    assert asks_for_place("I vilken kommun slutade 14 socialsekreterare?")
+    assert not asks_for_place("How many social workers left in 2024?")
+    # the 2024 answer never names its municipality
+    unnamed = bundled_engine.answer("In which municipality did 21 social workers leave the youth unit?")
+    assert unnamed.abstained and "name no municipality" in unnamed.text
+    kumla = bundled_engine.answer("I vilken kommun slutade 14 socialsekreterare under 2025?")
+    assert not kumla.abstained
+    assert any(c.municipality == "Kumla" for c in kumla.citations)
 
 
 def test_asked_who_the_sentence_naming_the_records_people_outranks_its_heading() -> None:
