@@ -617,9 +617,11 @@ def evidence_gap(
         named = documents_naming(question, candidates, vocabulary, best=True)
         if not any(is_question(c.text) and c.hit.chunk.doc_id in named for c in candidates):
             return "questions_missing"
+    # what an answer may come from: in a question of several parts, the part asking for the figure or
+    # the place may share fewer of its words than another part
+    near = said if has_several_parts(question) else focus
     if asks_for_quantity(question):
-        # in a question of several parts, the figure's part may share fewer of its words than another part
-        figures = said if has_several_parts(question) else focus
+        figures = near
         if asks_for_money(question):
             # a sum in kronor is the very type asked for: near the top it needs no word overlap
             top = max((c.relevance for c in said), default=0.0)
@@ -627,10 +629,10 @@ def evidence_gap(
         named = documents_naming(question, candidates, vocabulary)
         if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in figures):
             return "no_figure"
-    if asks_for_place(question):
-        places = said if has_several_parts(question) else focus
-        if not any(names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in places):
-            return "no_place"  # the 2024 answer never names its municipality
+    if asks_for_place(question) and not any(
+        names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in near
+    ):
+        return "no_place"  # the 2024 answer never names its municipality
     closest = max(said, key=lambda c: (c.coverage, c.relevance), default=None)
     if asks_for_result(question) and closest and speaks_of_future(closest.text):
         return "not_yet"  # the statement closest to the question tells of a plan, not a finding
