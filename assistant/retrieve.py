@@ -289,14 +289,14 @@ def boost_authors(
     _fetch_missing([cid for cid, _ in head], chunks, store)
     about = {chunks[cid].doc_id for cid, _ in head[:AUTHORS_FROM_TOP] if cid in chunks}
 
-    def names_its_people(chunk: Chunk) -> bool:
-        people = [*chunk.metadata.authors, chunk.metadata.recipient]
+    def names_them_in_full(chunk: Chunk) -> bool:
+        # a whole passage: a surname alone ("Larsson") stands in many speeches of a debate
         text = chunk.text.casefold()
-        return any(person and person.casefold() in text for person in people)
+        return any(person.casefold() in text for person in chunk.metadata.people)
 
     scored = [
         (cid, score + boost)
-        if cid in chunks and chunks[cid].doc_id in about and names_its_people(chunks[cid])
+        if cid in chunks and chunks[cid].doc_id in about and names_them_in_full(chunks[cid])
         else (cid, score)
         for cid, score in head
     ]

@@ -33,6 +33,11 @@ class DocumentMetadata:
     source: str = ""  # attribution the publisher requires, e.g. "Källa: Sveriges riksdag"
     url: str = ""
 
+    @property
+    def people(self) -> list[str]:
+        """Its authors and its addressee: whom a question asking who wrote, signed or was asked means."""
+        return [name for name in [*self.authors, self.recipient] if name.strip()]
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
