@@ -3,7 +3,7 @@
 The heading repeats the words a question uses to name a record, so the
 passage that opens a record looks closer to almost any question about that
 record than the passage that answers it. Retrieval (``retrieve.demote_headings``)
-and the composer (``answer.is_heading``) both need to know where it is.
+and the composer (``quotes.is_heading``) both need to know where it is.
 """
 
 from __future__ import annotations
