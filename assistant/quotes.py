@@ -318,7 +318,7 @@ def _continues(chunk: Chunk, span: tuple[int, int], signed: bool = False) -> boo
     if is_dateline(text) or is_salutation(text) or (is_signature(text) and not signed):
         return False
     # not a question, nor a lead-in to what follows ("... undrar vi följande:"), nor a list item
-    return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not text.startswith(("-", "•"))
+    return not text.endswith(("?", ":")) and len(text) <= MAX_CONTINUATION and not is_list_item(text)
 
 
 def select_sentences(

@@ -143,9 +143,14 @@ def _blocks(text: str) -> list[tuple[int, int]]:
 
 
 def ends_in_abbreviation(text: str) -> bool:
-    """Whether ``text`` stops at an abbreviation ("… i fokus genom ex."): a sentence cut there, not ended."""
-    last = re.search(r"([\w.]+)\.\s*$", text)
-    return last is not None and last.group(1).casefold().rstrip(".") in ABBREVIATIONS
+    """Whether ``text`` stops at an abbreviation ("… i fokus genom ex."): a sentence cut there, not ended.
+
+    The same test as ``split_sentences`` applies to every full stop, so a
+    passage is cut exactly where the splitter would read on.
+    """
+    stripped = text.rstrip()
+    last_line = stripped.rfind("\n") + 1
+    return stripped.endswith(".") and _is_abbreviation(stripped, last_line, len(stripped) - 1)
 
 
 def _is_abbreviation(text: str, start: int, dot: int) -> bool:

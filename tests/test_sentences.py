@@ -156,6 +156,9 @@ def test_sign_offs_and_bare_lead_ins_answer_only_who_asked() -> None:
 def test_a_passage_ending_at_an_abbreviation_cuts_its_sentence() -> None:
     assert ends_in_abbreviation("… i fokus genom ex.") and ends_in_abbreviation("gäller bl.a.")
     assert not ends_in_abbreviation("Nämnden sammanträder.")
+    # the splitter reads on after an initial and after a list number; so does the cut test
+    assert ends_in_abbreviation("Rapporten skrevs av Anna K.") and ends_in_abbreviation("Frågorna är:\n1.")
+    assert [len(split_sentences("Rapporten skrevs av Anna K. Svensson i maj."))] == [1]
     doc = "Först en mening. Vänsterpartiet har lyft arbetet genom ex. samarbete med skolan. Sist en mening."
     cut = doc.index("ex.") + 3
     meta = DocumentMetadata(title="Interpellation")
@@ -165,3 +168,16 @@ def test_a_passage_ending_at_an_abbreviation_cuts_its_sentence() -> None:
         [Hit(first, 1.0, similarity=0.9)], [], frozenset(), "Vad lyfte Vänsterpartiet?", {"ip#0": [second]}
     )
     assert "Vänsterpartiet har lyft arbetet genom ex. samarbete med skolan." in [c.text for c in found]
+
+
+def test_a_list_item_is_its_own_quote_not_carried_along_by_the_sentence_before() -> None:
+    text = "Nämnden har beslutat om två saker i år.\n1. Fler handläggare anställs.\n2. Lönerna höjs."
+    chunk = Chunk("b#0", "beslut.txt", 0, len(text), text, DocumentMetadata(title="Beslut"))
+    found = [
+        c.text
+        for c in candidate_sentences(
+            [Hit(chunk, 1.0, similarity=0.9)], [], frozenset(), "Vad beslutade nämnden?"
+        )
+    ]
+    assert "Nämnden har beslutat om två saker i år." in found
+    assert "1. Fler handläggare anställs." in found
