@@ -207,19 +207,6 @@ def asks_for_one_fact(question: str) -> bool:
     return bool(_FACTOID_QUESTION.search(question)) and not has_several_parts(question)
 
 
-_ASKS_FOR_RESULT = re.compile(
-    r"\b(?:what did\b[^?]*\b(?:show|find|found|conclude|reveal)"
-    r"|what (?:was|were) the (?:result|finding|conclusion)s?"
-    r"|vad (?:visade|kom\b[^?]*\bfram till|framkom)|vilka slutsatser|vad blev resultatet)\b",
-    re.IGNORECASE,
-)
-_NOT_YET = re.compile(
-    r"\b(?:ska|skall|kommer att|planeras|planerar|avser|pågår|påbörja\w*"
-    r"|har\b(?:\s+\w+){0,2}\s+uppdrag(?:et)? att|will|is to|are to|is being|plans? to)\b",
-    re.IGNORECASE,
-)
-
-
 _ASKS_WHAT_WAS_DONE = re.compile(
     r"\b(?:what (?:measures|actions|steps)\b[^?]*\b(?:promised|taken|planned)"
     r"|what (?:has|have|is|are|was|were) (?:been |being )?done"
@@ -244,6 +231,19 @@ _ASKS_FOR_PLACE = re.compile(
 def asks_for_place(question: str) -> bool:
     """Asked which municipality or city: a passage that names none does not answer."""
     return bool(_ASKS_FOR_PLACE.search(question))
+
+
+_ASKS_FOR_RESULT = re.compile(
+    r"\b(?:what did\b[^?]*\b(?:show|find|found|conclude|reveal)"
+    r"|what (?:was|were) the (?:result|finding|conclusion)s?"
+    r"|vad (?:visade|kom\b[^?]*\bfram till|framkom)|vilka slutsatser|vad blev resultatet)\b",
+    re.IGNORECASE,
+)
+_NOT_YET = re.compile(
+    r"\b(?:ska|skall|kommer att|planeras|planerar|avser|pågår|påbörja\w*"
+    r"|har\b(?:\s+\w+){0,2}\s+uppdrag(?:et)? att|will|is to|are to|is being|plans? to)\b",
+    re.IGNORECASE,
+)
 
 
 def asks_for_result(question: str) -> bool:
