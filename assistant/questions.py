@@ -125,7 +125,9 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
     unless the question asks how things stand "so far": "hittills under 2026",
     in a record of 2026, asks for 2026, and a figure that neither it nor its
     passage dates must say "hittills" itself. A sentence that names no year
-    takes the years of its ``context`` (the passage).
+    takes the years of its ``context`` (the passage); when neither names one,
+    a record written before the year asked about cannot give its figure (a
+    forecast names the year it is for).
     """
     if not states_quantity(text, question):
         return False
@@ -138,7 +140,14 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
     stated = years_in(_NOT_A_FIGURE.sub(" ", text)) or years_in(_NOT_A_FIGURE.sub(" ", context))
     if so_far and asked and not stated:
         return _SO_FAR.search(text) is not None  # "Hittills har 9 slutat", not a count of no stated time
+    if asked and not stated and _predates(record_year, asked):
+        return False  # a record of 1999 counts no student rooms of 2019, whatever year it leaves unsaid
     return not (asked and stated and not asked & stated)
+
+
+def _predates(record_year: str, years: set[str]) -> bool:
+    """The record was written before every year asked about, so it cannot have counted them."""
+    return record_year[:4].isdigit() and all(int(record_year[:4]) < int(year) for year in years)
 
 
 # "who" asks only where a clause begins ("Who answered …", "…, and who signed them?", "to whom");

@@ -320,6 +320,12 @@ def test_a_figure_must_be_of_the_kind_and_year_asked_about() -> None:
     counted = _sentence("I årsredovisningen 2025 framkom att 14 socialsekreterare slutat.", date="2026-05-12")
     assert not gives_figure(counted, "Hur många har slutat hittills under 2026?")
     assert gives_figure(counted, "Hur många hade slutat, enligt interpellationen 2026?")
+    # a record cannot count what came after it: asked about 2019, an undated figure of 1999 is none
+    queue = _sentence("I Stockholm fanns 14 000 studenter i kö till studentrum.", date="1999-11-10")
+    assert not gives_figure(queue, "How many were in the queue in Stockholm in 2019?")
+    assert gives_figure(queue, "How many were in the queue in Stockholm in 1999?")
+    forecast = _sentence("År 2019 behövs 14 000 nya studentrum.", date="1999-11-10")
+    assert gives_figure(forecast, "How many student rooms were needed in 2019?")
 
 
 def test_a_figure_asked_for_in_one_part_of_two_may_share_few_words_with_the_question(bundled_engine) -> None:
