@@ -27,6 +27,8 @@ RIKSDAGEN = Path(__file__).parents[1].parent / "shared" / "riksdagen-interpellat
 GOLD = REPO / "eval" / "gold.jsonl"
 GOLD_RIKSDAGEN = REPO / "eval" / "gold-riksdagen.jsonl"
 GOLD_HOLDOUT = REPO / "eval" / "gold-holdout.jsonl"
+UNANSWERABLE = REPO / "eval" / "unanswerable.jsonl"
+UNANSWERABLE_RIKSDAGEN = REPO / "eval" / "unanswerable-riksdagen.jsonl"
 
 
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
@@ -117,6 +119,15 @@ def test_holdout_gold_validates_and_shares_no_source_with_the_riksdag_set(
     assert sum(not q.answerable for q in holdout) >= 4
     used = {s.document for q in riksdagen for s in q.sources}
     assert not used & {s.document for q in holdout for s in q.sources}
+
+
+def test_the_unanswerable_sets_hold_only_questions_the_records_leave_open() -> None:
+    """Questions further from the records than the gold sets' near-misses: nothing to cite, both languages."""
+    for path, documents in ((UNANSWERABLE, DOCUMENTS), (UNANSWERABLE_RIKSDAGEN, RIKSDAGEN)):
+        questions = load_gold(path, documents)
+        assert len(questions) >= 19 and not any(q.answerable for q in questions), path.name
+        assert {q.language for q in questions} == {"en", "sv"}, path.name
+        assert all(q.answer for q in questions), path.name  # each says what the records do hold
 
 
 @needs_riksdagen
