@@ -23,6 +23,7 @@ from .questions import (
     has_several_parts,
     speaks_of_future,
     wants_answer,
+    years_in,
 )
 from .quotes import (
     ANSWERING_KINDS,
@@ -140,9 +141,15 @@ def evidence_gap(
 
 
 def _replies(sentence: Sentence, question: str) -> bool:
-    """From an answer or a debate that names someone the question names (a reply to that question,
-    not the minister's answer to another interpellation years before)."""
-    if sentence.hit.chunk.metadata.kind not in ANSWERING_KINDS:
+    """From an answer or a debate that names someone the question names, dated in a year it names or
+    the next (a reply to that question, not the minister's answer to another interpellation years
+    before or after: Eva Olofsson's interpellation of 2010 is not answered by her debate of 2014)."""
+    metadata = sentence.hit.chunk.metadata
+    if metadata.kind not in ANSWERING_KINDS:
+        return False
+    asked = {int(year) for year in years_in(question)}
+    dated = int(metadata.date[:4]) if metadata.date[:4].isdigit() else None
+    if asked and dated is not None and not {dated, dated - 1} & asked:
         return False
     names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
     return not names or any(name in searchable_text(sentence.hit).casefold() for name in names)

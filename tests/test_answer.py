@@ -505,13 +505,17 @@ def test_a_reply_must_name_someone_the_question_names() -> None:
     """The minister's answer to another interpellation, years before, is no reply to this one."""
     question = "How did Anna Tenje answer Nadja Awad's interpellation on staff shortages?"
 
-    def answer_saying(text: str) -> Sentence:
-        meta = DocumentMetadata(title="Svar", kind="answer", authors=["Maria Larsson"])
+    def answer_saying(text: str, date: str = "") -> Sentence:
+        meta = DocumentMetadata(title="Svar", kind="answer", authors=["Maria Larsson"], date=date)
         hit = Hit(Chunk("svar#0", "svar.txt", 10, 10 + len(text), text, meta), 1.0, similarity=0.9)
         return Sentence(hit, 10, 10 + len(text), text, 0.9, 1)
 
     assert not _replies(answer_saying("Eva Olofsson har frågat mig om personalen."), question)
     assert _replies(answer_saying("Nadja Awad har frågat mig om personalbristen."), question)
+    # asked about her interpellation of 2010, her debate of 2014 is no reply; an answer in the next year is
+    dated = "How did the minister answer Eva Olofsson's 2010 interpellation on dementia care?"
+    assert not _replies(answer_saying("Eva Olofsson har frågat mig om demensvården.", "2014-06-13"), dated)
+    assert _replies(answer_saying("Eva Olofsson har frågat mig om demensvården.", "2011-01-18"), dated)
 
 
 def test_a_plan_to_analyse_is_no_finding(bundled_engine) -> None:
