@@ -14,8 +14,8 @@ import re
 NUMBER = re.compile(r"\b\d[\d\s,.]*\d\b|\b\d+\b")
 _QUANTITY_QUESTION = re.compile(
     r"\b(?:how (?:many|much|large|big|long|high|great|often)"
-    r"|what (?:share|proportion|percentage|number|amount)"
-    r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
+    r"|what (?:share|proportion|percentage|number|amount)|what (?:is|was|are|were) the average"
+    r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel|genomsnittlig\w*|medelålder\w*)\b",
     re.IGNORECASE,
 )
 _QUANTITY_WORDS = frozenset(
@@ -32,8 +32,11 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 def asks_for_quantity(question: str) -> bool:
-    """A "how many" or "hur stort" question wants a figure: a passage without one is no answer."""
-    return bool(_QUANTITY_QUESTION.search(question))
+    """A "how many" or "hur stort" question wants a figure: a passage without one is no answer.
+
+    So does one after a price, a budget or a salary ("Vad kostar …?", "What is the starting salary?").
+    """
+    return bool(_QUANTITY_QUESTION.search(question)) or asks_for_money(question) or asks_for_pay(question)
 
 
 _MONTHS = (
@@ -42,9 +45,9 @@ _MONTHS = (
 )
 _NOT_A_FIGURE = re.compile(
     # dates ("12 januari", "den 1 december", "May 31", "12/5 2026", "2024-12-01"), document numbers
-    # ("2020/21:350", "SOU 2005:88", "prot. 2005/06:59") and paragraphs ("3 §"):
-    # numbers that count nothing
-    rf"\b\d{{1,2}}(?:\s|&nbsp;)+(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b"
+    # ("2020/21:350", "SOU 2005:88", "prot. 2005/06:59"), paragraphs ("3 §") and names ending in a
+    # number ("covid-19"): numbers that count nothing
+    rf"\b\d{{1,2}}(?:\s|&nbsp;)+(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b|\b[^\W\d_]+-\d+\b"
     r"|\b\d{4}/\d{2,4}(?::\d+)?|\b(?:SOU|Ds|prop\.?|bet\.?|dnr|nr)\s*\d[\d:/.-]*|\b\d+\s*(?:§|kap\.?)"
     r"|\b\d{1,2}/\d{1,2}\s+(?:19|20)\d\d\b|\bden\s+\d{1,2}/\d{1,2}\b|\b\d{4}-\d{2}-\d{2}\b",
     re.IGNORECASE,
@@ -56,6 +59,12 @@ _MONEY_QUESTION = re.compile(
     r"|set aside|put into)\b",
     re.IGNORECASE,
 )
+# asked what something costs, or what a budget is, the price is the answer with no other money word
+_COST_QUESTION = re.compile(
+    r"\bvad kosta(?:r|de|t)\b|\bwhat (?:does|do|did|will)\b[^?]*\bcost\b"
+    r"|\b(?:vilken|vilka|what|which)\s+(?:\w+\s+)?budget\w*|\bhow much did\b[^?]*\bpa(?:y|id)\b",
+    re.IGNORECASE,
+)
 _MONEY = re.compile(
     r"\b(?:kr|kronor|kronorna|mnkr|mkr|tkr|sek|miljon\w*|miljard\w*|million\w*|billion\w*|euro|dollar\w*)\b"
     r"|\d\s*(?:kr|mnkr|mkr|tkr)\b",
@@ -65,7 +74,10 @@ _MONEY = re.compile(
 
 _PAY_QUESTION = re.compile(
     r"\b(?:how (?:large|big|high|much)|hur (?:stor\w*|hög\w*|mycket))\b.*"
-    r"\b(?:pay|salary|salaries|wages?|lön\w*)",
+    r"\b(?:pay|salary|salaries|wages?|lön\w*)"
+    # "What is the starting salary …?", "Vilken lön får …?", "Vad är ingångslönen …?"
+    r"|\bwhat (?:is|was|are|were) the\s+(?:\w+\s+){0,2}(?:pay|salary|salaries|wages?)\b"
+    r"|\b(?:vilken|vad är|vad var)\s+(?:\w+\s+){0,2}(?:\w*lön(?:en|er|erna)?|ingångslön\w*|medellön\w*)\b",
     re.IGNORECASE,
 )
 _PERCENT = re.compile(r"%|\b(?:procent\w*|percent\w*|per cent)\b", re.IGNORECASE)
@@ -78,7 +90,7 @@ def asks_for_pay(question: str) -> bool:
 
 def asks_for_money(question: str) -> bool:
     """A question about what was spent or set aside wants a sum of money, not a head count."""
-    return bool(_MONEY_QUESTION.search(question))
+    return bool(_MONEY_QUESTION.search(question) or _COST_QUESTION.search(question))
 
 
 def years_in(text: str) -> set[str]:

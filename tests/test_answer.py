@@ -355,6 +355,19 @@ def test_a_pay_rise_is_a_sum_or_a_percentage_not_a_head_count(bundled_engine) ->
     assert figure_fits("Satsningen är 1 500 kronor i månaden.", question)
     # the records name the pay investment but never its size
     assert bundled_engine.answer(question).abstained
+    # a salary, a price or a budget asked for without "how much" is a figure asked for all the same
+    for asked in (
+        "What is the starting salary for a social worker in Kumla?",
+        "Vad kostar en inhyrd socialsekreterare per månad?",
+        "Vilken budget har socialnämnden i Kumla för 2026?",
+        "What was the average age of home-care workers in 2018?",
+    ):
+        assert asks_for_quantity(asked), asked
+    assert not asks_for_quantity("What did Ulf Kristersson say about social workers' salaries?")
+    assert not asks_for_quantity("Vad var lönesatsningen i löneöversynen 2025?")
+    assert bundled_engine.answer("What is the starting salary for a social worker in Kumla?").abstained
+    # a number that ends a name counts nothing
+    assert not states_quantity("Många covid-19-patienter har inte fått någon läkarbedömning.")
 
 
 def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_names(bundled_engine) -> None:
