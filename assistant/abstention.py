@@ -28,11 +28,14 @@ from .questions import (
 from .quotes import (
     ANSWERING_KINDS,
     Sentence,
+    TermGroups,
     documents_naming,
     gives_figure,
     key_terms,
     known_word,
     searchable_text,
+    term_coverage,
+    without_names,
 )
 from .retrieve import is_question
 from .schema import Hit
@@ -88,7 +91,11 @@ def missing_terms(
 
 
 def evidence_gap(
-    question: str, candidates: Sequence[Sentence], vocabulary: frozenset[str] = frozenset()
+    question: str,
+    candidates: Sequence[Sentence],
+    vocabulary: frozenset[str] = frozenset(),
+    groups: TermGroups = (),
+    language: str = "",
 ) -> str | None:
     """Why passages that look close still do not answer, or None; the reason is an ``i18n`` key.
 
@@ -96,7 +103,8 @@ def evidence_gap(
       *asks* what the user asks without any record answering it: the question's
       terms are in a question of the records far more fully than in any statement.
     - ``no_figure``: a "how many" question is not answered by statements on the
-      subject without a figure of the kind, year and place asked about.
+      subject without a figure of the kind, year and place asked about (nor,
+      in Swedish, by a figure in a sentence holding none of its other words).
     - ``no_place``: asked which municipality, the statements near the top name
       none, in their text or their record's metadata.
     - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
@@ -126,7 +134,10 @@ def evidence_gap(
             top = max((c.relevance for c in said), default=0.0)
             figures = focus + [c for c in said if c.relevance >= top - MONEY_WINDOW]
         named = documents_naming(question, candidates, vocabulary)
-        if not any(gives_figure(c, question) and c.hit.chunk.doc_id in named for c in figures):
+        figures = [c for c in figures if gives_figure(c, question) and c.hit.chunk.doc_id in named]
+        if language == "sv":
+            figures = [c for c in figures if _about_what_is_asked(c, question, groups, vocabulary)]
+        if not figures:
             return "no_figure"
     if asks_for_place(question) and not any(
         names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in near
@@ -138,6 +149,21 @@ def evidence_gap(
     if wants_answer(question) and not any(_replies(c, question) for c in focus):
         return "no_reply"
     return None
+
+
+def _about_what_is_asked(
+    sentence: Sentence, question: str, groups: TermGroups, vocabulary: frozenset[str]
+) -> bool:
+    """The sentence holds a word the question asks about, besides its names, places and years.
+
+    "Hur många socialsekreterare fanns det i Sverige 2015?" is not answered by
+    "10 000 fler polisanställda 2024", which only shares "Sverige". Only for
+    Swedish questions: every word of one is looked for in the records as
+    written, while an English word the term list does not translate is no
+    term at all, so its absence from a sentence proves nothing.
+    """
+    asked = without_names(groups, question, vocabulary, numbers=True)
+    return not asked or term_coverage(sentence.text, asked, vocabulary) > 0
 
 
 def _replies(sentence: Sentence, question: str) -> bool:

@@ -118,7 +118,7 @@ def compose(
     cut = cut_passages(hits)
     neighbours = overlapping(cut) if overlapping is not None and cut else None
     candidates = candidate_sentences(hits, term_groups, vocabulary, question, neighbours)
-    gap = evidence_gap(question, candidates, vocabulary)
+    gap = evidence_gap(question, candidates, vocabulary, term_groups, language)
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
         return

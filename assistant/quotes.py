@@ -117,6 +117,18 @@ TermGroups = list[tuple[frozenset[str], float]]
 """The question's index terms as (alternatives, weight): a sentence matches a group with any one of them."""
 
 
+def without_names(
+    groups: TermGroups, question: str, vocabulary: frozenset[str], numbers: bool = False
+) -> TermGroups:
+    """The question's terms less its names (and, with ``numbers``, its years and figures).
+
+    What is left says what the question asks about; the names say whose records.
+    """
+    named = [t for t in key_terms(question) if numbers or not t.isdigit()]
+    stems_named = set(analyze(" ".join(named), vocabulary))
+    return [(alternatives, weight) for alternatives, weight in groups if not alternatives & stems_named]
+
+
 def term_coverage(text: str, groups: TermGroups, vocabulary: frozenset[str]) -> float:
     """Share of the question's term weight that ``text`` contains, 0..1."""
     total = sum(w for _, w in groups)
@@ -379,8 +391,7 @@ def novel_only(
         return chosen
     wants_figure = asks_for_quantity(question)
     # the names chose the record; in it, a sentence naming the speaker again adds nothing
-    names = set(analyze(" ".join(t for t in key_terms(question) if not t.isdigit()), vocabulary))
-    groups = [(alternatives, weight) for alternatives, weight in groups if not alternatives & names]
+    groups = without_names(groups, question, vocabulary)
 
     def terms(sentence: Sentence) -> set[int]:
         found = set(analyze(sentence.text, vocabulary))

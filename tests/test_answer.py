@@ -754,3 +754,27 @@ def test_asked_for_a_sum_a_statement_near_the_best_may_give_it_with_few_of_the_q
     # third by score, yet a near-tie with the best: the sum counts
     assert evidence_gap(question, [subject, other, sum_near]) is None
     assert evidence_gap(question, [subject, other, sum_far]) == "no_figure"
+
+
+def test_in_swedish_a_figure_must_stand_with_a_word_the_question_asks_about() -> None:
+    """A figure from the right country and year is no answer when its sentence is about something else."""
+    question = "Hur många socialsekreterare fanns det i Sverige 2015?"
+    groups: list[tuple[frozenset[str], float]] = [
+        (frozenset({"socialsekreter"}), 3.6),
+        (frozenset({"fann"}), 5.0),
+        (frozenset({"sverig"}), 2.0),
+    ]
+    police = _sentence(
+        "I Sverige fanns 2015 ytterligare 10 000 polisanställda.", date="2016-01-10", coverage=0.6
+    )
+    workers = _sentence(
+        "I Sverige arbetade 2015 omkring 20 000 socialsekreterare.", date="2016-01-10", coverage=0.6
+    )
+    assert evidence_gap(question, [police], frozenset(), groups, "sv") is None  # "fanns" is asked about
+    unrelated = _sentence(
+        "I Sverige ökade 2015 antalet polisanställda med 10 000.", date="2016-01-10", coverage=0.4
+    )
+    assert evidence_gap(question, [unrelated], frozenset(), groups, "sv") == "no_figure"
+    assert evidence_gap(question, [unrelated, workers], frozenset(), groups, "sv") is None
+    # an English question's untranslated words are no terms: their absence proves nothing
+    assert evidence_gap(question, [unrelated], frozenset(), groups, "en") is None
