@@ -15,6 +15,7 @@ from .crosslingual import lemma
 from .metadata import names_municipality, party_code
 from .questions import (
     NUMBER,
+    asks_for_date,
     asks_for_money,
     asks_for_place,
     asks_for_quantity,
@@ -22,6 +23,7 @@ from .questions import (
     asks_for_result,
     has_several_parts,
     speaks_of_future,
+    states_date,
     wants_answer,
     years_in,
 )
@@ -105,6 +107,8 @@ def evidence_gap(
     - ``no_figure``: a "how many" question is not answered by statements on the
       subject without a figure of the kind, year and place asked about (nor,
       in Swedish, by a figure in a sentence holding none of its other words).
+    - ``no_date``: asked when, the statements near the top name no year,
+      month, season or day.
     - ``no_place``: asked which municipality, the statements near the top name
       none, in their text or their record's metadata.
     - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
@@ -139,6 +143,8 @@ def evidence_gap(
             figures = [c for c in figures if _about_what_is_asked(c, question, groups, vocabulary)]
         if not figures:
             return "no_figure"
+    if asks_for_date(question) and not any(states_date(c.text) for c in near):
+        return "no_date"  # "When will Kumla present its analysis?": the records say one is to be made
     if asks_for_place(question) and not any(
         names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in near
     ):

@@ -26,6 +26,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena tar upp ämnet men nämner ingen kommun.",
         "en": "The closest passages touch on the subject but name no municipality.",
     },
+    "no_date": {
+        "sv": "De närmaste styckena tar upp ämnet men anger ingen tidpunkt.",
+        "en": "The closest passages touch on the subject but give no date.",
+    },
     "not_yet": {
         "sv": "De närmaste styckena säger att det ska göras, inte vad det visade.",
         "en": "The closest passages say that it is to be done, not what it showed.",

@@ -242,6 +242,32 @@ def asks_what_was_done(question: str) -> bool:
     return bool(_ASKS_WHAT_WAS_DONE.search(question))
 
 
+# "when" asks at the start of a question or of its second part; "When she raised it, where …?" asks where
+_ASKS_FOR_DATE = re.compile(
+    r"^\W*(?:(?:since|from|until) )?when\b(?![^?]*,\s*(?:what|where|who|whom|how|which|why)\b)"
+    r"|^\W*(?:(?:sedan|från|till) )?när\b(?![^?]*,\s*(?:vad|var|vem|hur|vilk\w*|varför)\b)"
+    r"|(?:,|\band\b|\boch\b)\s+(?:when|när)\b"
+    r"|\b(?:what|which) (?:date|year|month|day)\b|\bvilket (?:datum|år)\b|\bvilken (?:månad|dag)\b",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    rf"\b(?:19|20)\d\d\b|\b(?:{_MONTHS}|may|maj)\b|\b\d{{1,2}}/\d{{1,2}}\b"
+    r"|\b(?:vår|sommar|höst|vinter)(?:en)?\b|\b(?:spring|summer|autumn|fall|winter) of\b"
+    r"|\bvecka \d+|\b(?:i dag|idag|i går|igår|i år|i fjol|förra året|nästa år|today|yesterday|last year)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_date(question: str) -> bool:
+    """Asked when: a passage that names no year, month or season does not answer."""
+    return bool(_ASKS_FOR_DATE.search(question))
+
+
+def states_date(text: str) -> bool:
+    """Whether ``text`` names a year, a month, a season or a day ("i november", "hösten 2024", "12/5")."""
+    return bool(_DATE.search(text))
+
+
 _ASKS_FOR_PLACE = re.compile(
     r"\b(?:which (?:municipalit(?:y|ies)|cit(?:y|ies)|towns?)|what municipality"
     r"|vilken (?:kommun|stad)|vilka (?:kommuner|städer))\b",

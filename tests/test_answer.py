@@ -13,6 +13,7 @@ from assistant.ingest import ingest
 from assistant.language import detect
 from assistant.metadata import case_number, names_municipality
 from assistant.questions import (
+    asks_for_date,
     asks_for_money,
     asks_for_one_fact,
     asks_for_pay,
@@ -24,6 +25,7 @@ from assistant.questions import (
     asks_only_for_figures,
     figure_fits,
     speaks_of_future,
+    states_date,
     states_quantity,
     wants_answer,
 )
@@ -778,3 +780,21 @@ def test_in_swedish_a_figure_must_stand_with_a_word_the_question_asks_about() ->
     assert evidence_gap(question, [unrelated, workers], frozenset(), groups, "sv") is None
     # an English question's untranslated words are no terms: their absence proves nothing
     assert evidence_gap(question, [unrelated], frozenset(), groups, "en") is None
+
+
+def test_asked_when_statements_without_a_date_do_not_answer(bundled_engine) -> None:
+    assert asks_for_date("When will Kumla present its analysis?") and asks_for_date(
+        "Sedan när har nämnden vetat?"
+    )
+    assert asks_for_date("Which firm reviewed it, and when was the board told?")
+    assert asks_for_date("Vilket datum besvarades interpellationen?")
+    # "when" opening a clause before the real question, or inside it, asks for no date
+    assert not asks_for_date("When Eva Olofsson raised elderly care in 2007, where was it best?")
+    assert not asks_for_date("Vad svarade Eva Olofsson när Maria Larsson sa att de borde få guldstjärna?")
+    assert states_date("Från november 2023 har nämnden fått information.") and states_date("hösten 2024")
+    assert not states_date("I årsredovisningen nämns att ett analysarbete ska ske.")
+    # Kumla's annual report announces an analysis; no record says when it comes
+    answer = bundled_engine.answer("When will Kumla present its analysis of the causes of turnover?")
+    assert answer.abstained and "give no date" in answer.text
+    # asked when, the records' dates still answer
+    assert not bundled_engine.answer("Sedan när har socialnämnden fått information om läget?").abstained
