@@ -251,7 +251,7 @@ _ASKS_FOR_DATE = re.compile(
     re.IGNORECASE,
 )
 _DATE = re.compile(
-    rf"\b(?:19|20)\d\d\b|\b(?:{_MONTHS}|may|maj)\b|\b\d{{1,2}}/\d{{1,2}}\b"
+    rf"\b(?:19|20)\d\d\b|\b(?:{_MONTHS}|maj)\b|\b\d{{1,2}}/\d{{1,2}}\b"
     r"|\b(?:vår|sommar|höst|vinter)(?:en)?\b|\b(?:spring|summer|autumn|fall|winter) of\b"
     r"|\bvecka \d+|\b(?:i dag|idag|i går|igår|i år|i fjol|förra året|nästa år|today|yesterday|last year)\b",
     re.IGNORECASE,
