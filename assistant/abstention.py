@@ -96,7 +96,7 @@ def evidence_gap(
     question: str,
     candidates: Sequence[Sentence],
     vocabulary: frozenset[str] = frozenset(),
-    groups: TermGroups = (),
+    groups: TermGroups | None = None,
     language: str = "",
 ) -> str | None:
     """Why passages that look close still do not answer, or None; the reason is an ``i18n`` key.
@@ -140,7 +140,7 @@ def evidence_gap(
         named = documents_naming(question, candidates, vocabulary)
         figures = [c for c in figures if gives_figure(c, question) and c.hit.chunk.doc_id in named]
         if language == "sv":
-            figures = [c for c in figures if _about_what_is_asked(c, question, groups, vocabulary)]
+            figures = [c for c in figures if _about_what_is_asked(c, question, groups or [], vocabulary)]
         if not figures:
             return "no_figure"
     if asks_for_date(question) and not any(states_date(c.text) for c in near):
