@@ -190,7 +190,7 @@ def render_text(result: Answer) -> str:
         who = ", ".join(c.authors) + (f" ({', '.join(c.parties)})" if c.parties else "")
         details = " · ".join(x for x in (c.date, who) if x)
         lines.append(f"[{c.n}] {c.title or c.doc_id}" + (f" · {details}" if details else ""))
-        lines.append(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        lines.append(f"    {c.doc_id}, {t('span', result.language, start=c.start, end=c.end)}")
         lines.append(f"    \u201c{' '.join(c.quote.split())}\u201d")
     for notice in result.notices:
         lines += ["", notice]

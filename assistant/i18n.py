@@ -51,6 +51,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The index is empty. Run `council-qa ingest` first.",
     },
     "sources": {"sv": "Källor", "en": "Sources"},
+    "span": {"sv": "tecken {start}-{end}", "en": "characters {start}-{end}"},
     "undated": {"sv": "odaterad", "en": "undated"},
     "llm_fallback": {
         "sv": "Språkmodellen kunde inte användas ({reason}); svaret är citat ur handlingarna.",

@@ -798,3 +798,19 @@ def test_asked_when_statements_without_a_date_do_not_answer(bundled_engine) -> N
     assert answer.abstained and "give no date" in answer.text
     # asked when, the records' dates still answer
     assert not bundled_engine.answer("Sedan när har socialnämnden fått information om läget?").abstained
+
+
+def test_the_cli_lists_sources_in_the_answers_language() -> None:
+    from assistant.cli import render_text
+    from assistant.schema import Citation
+
+    quote = "Det är 21 socialsekreterare som slutat."
+    cited = Citation(1, "svar#1", "svar.txt", "Svar", "2024-12-01", ["Bodil"], [], 191, 230, quote, 0.9)
+    swedish = render_text(
+        Answer(question="Hur många?", text="Enligt handlingarna: …", citations=[cited], language="sv")
+    )
+    assert "Källor:" in swedish and "svar.txt, tecken 191-230" in swedish and "characters" not in swedish
+    english = render_text(
+        Answer(question="How many?", text="According to the records: …", citations=[cited], language="en")
+    )
+    assert "Sources:" in english and "svar.txt, characters 191-230" in english
