@@ -132,13 +132,19 @@ def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> Non
     groups = [(frozenset({"lönesatsning"}), 2.0), (frozenset({"specialistsocionom"}), 2.0)]
     best = _sentence("En viktig lönesatsning görs i löneöversynen 2025.", relevance=0.95)
     near = _sentence(
-        "Lönesatsningen gäller socialsekreterare.", doc="b.txt", relevance=0.95 - NOVELTY_FREE / 2
+        "Lönesatsningen gäller socialsekreterare.",
+        doc="b.txt",
+        relevance=0.95 - NOVELTY_FREE / 2,
+        coverage=0.5,
     )
     again = _sentence("Lönesatsningen nämndes i maj.", doc="c.txt", relevance=0.95 - NOVELTY_FREE * 1.5)
     new = _sentence("Tre specialistsocionomer ger stöd.", doc="d.txt", relevance=0.95 - NOVELTY_FREE * 1.5)
     measures = "Vilka åtgärder vidtas mot personalomsättningen?"
     kept = novel_only([best, near, again, new], measures, groups, frozenset())
     assert kept == [best, near, new]  # "again" says nothing the best does not
+    # near the best, but holding none of the question's terms: its passage's cosine carried it
+    bare = _sentence("Info ges även om exitenkäten.", doc="g.txt", relevance=0.95 - NOVELTY_FREE / 2)
+    assert novel_only([best, bare], measures, groups, frozenset()) == [best]
     # a name chose the record: a sentence that only names its speaker again adds nothing
     named = [*groups, (frozenset({"olofsson"}), 2.0)]
     speaker = _sentence(
