@@ -393,6 +393,7 @@ def novel_only(
     if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
         return chosen
     wants_figure = asks_for_quantity(question)
+    termless = not groups  # "och varför?" alone: no term to hold, so nearness is all there is
     # the names chose the record; in it, a sentence naming the speaker again adds nothing
     groups = without_names(groups, question, vocabulary)
 
@@ -407,7 +408,7 @@ def novel_only(
         new = terms(sentence) - covered
         figure = wants_figure and gives_figure(sentence, question)
         # near the best, a quote still needs one of the question's terms: its passage's cosine is not its own
-        near = sentence.relevance >= best - NOVELTY_FREE and sentence.coverage > 0
+        near = sentence.relevance >= best - NOVELTY_FREE and (sentence.coverage > 0 or termless)
         if near or new or figure:
             kept.append(sentence)
             covered |= new

@@ -145,6 +145,8 @@ def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> Non
     # near the best, but holding none of the question's terms: its passage's cosine carried it
     bare = _sentence("Info ges även om exitenkäten.", doc="g.txt", relevance=0.95 - NOVELTY_FREE / 2)
     assert novel_only([best, bare], measures, groups, frozenset()) == [best]
+    # ... unless the question has no term to hold ("och varför?" on its own)
+    assert novel_only([best, bare], "och varför?", [], frozenset()) == [best, bare]
     # a name chose the record: a sentence that only names its speaker again adds nothing
     named = [*groups, (frozenset({"olofsson"}), 2.0)]
     speaker = _sentence(
