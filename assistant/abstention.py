@@ -25,6 +25,7 @@ from .questions import (
     speaks_of_future,
     states_date,
     wants_answer,
+    year_of,
     years_in,
 )
 from .quotes import (
@@ -140,7 +141,13 @@ def evidence_gap(
         named = documents_naming(question, candidates, vocabulary)
         figures = [c for c in figures if gives_figure(c, question) and c.hit.chunk.doc_id in named]
         if language == "sv":
-            figures = [c for c in figures if _about_what_is_asked(c, question, groups or [], vocabulary)]
+            # the figure's sentence must hold a word the question asks about, besides its names, places
+            # and years: "Hur många socialsekreterare fanns det i Sverige 2015?" is not answered by police
+            # numbers that only share "Sverige". Not in English: a word the term list does not translate
+            # is no term at all, so its absence from a sentence proves nothing.
+            asked_about = without_names(groups or [], question, vocabulary, numbers=True)
+            if asked_about:
+                figures = [c for c in figures if term_coverage(c.text, asked_about, vocabulary) > 0]
         if not figures:
             return "no_figure"
     if asks_for_date(question) and not any(states_date(c.text) for c in near):
@@ -157,21 +164,6 @@ def evidence_gap(
     return None
 
 
-def _about_what_is_asked(
-    sentence: Sentence, question: str, groups: TermGroups, vocabulary: frozenset[str]
-) -> bool:
-    """The sentence holds a word the question asks about, besides its names, places and years.
-
-    "Hur många socialsekreterare fanns det i Sverige 2015?" is not answered by
-    "10 000 fler polisanställda 2024", which only shares "Sverige". Only for
-    Swedish questions: every word of one is looked for in the records as
-    written, while an English word the term list does not translate is no
-    term at all, so its absence from a sentence proves nothing.
-    """
-    asked = without_names(groups, question, vocabulary, numbers=True)
-    return not asked or term_coverage(sentence.text, asked, vocabulary) > 0
-
-
 def _replies(sentence: Sentence, question: str) -> bool:
     """From an answer or a debate that names someone the question names, dated in a year it names or
     the next (a reply to that question, not the minister's answer to another interpellation years
@@ -180,7 +172,7 @@ def _replies(sentence: Sentence, question: str) -> bool:
     if metadata.kind not in ANSWERING_KINDS:
         return False
     asked = {int(year) for year in years_in(question)}
-    dated = int(metadata.date[:4]) if metadata.date[:4].isdigit() else None
+    dated = year_of(metadata.date)
     if asked and dated is not None and not {dated, dated - 1} & asked:
         return False
     names = [term.casefold() for term in key_terms(question) if not term.isdigit()]

@@ -159,7 +159,13 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
 
 def _predates(record_year: str, years: set[str]) -> bool:
     """The record was written before every year asked about, so it cannot have counted them."""
-    return record_year[:4].isdigit() and all(int(record_year[:4]) < int(year) for year in years)
+    written = year_of(record_year)
+    return written is not None and all(written < int(year) for year in years)
+
+
+def year_of(date: str) -> int | None:
+    """The year a record's date begins with ("2014-06-13" -> 2014), or None when it is undated."""
+    return int(date[:4]) if date[:4].isdigit() else None
 
 
 # "who" asks only where a clause begins ("Who answered …", "…, and who signed them?", "to whom");
@@ -197,17 +203,16 @@ _FACTOID_QUESTION = re.compile(
     r"|hur (?:många|mycket|stor[at]?|lång[at]?|hög[at]?|ofta)|vilken andel)\b",
     re.IGNORECASE,
 )
+# where a question's next part begins ("…, and why?", "… och hur många …?"), and the words that ask
+_PART_START = r"(?:,|\band\b|\boch\b)\s+"
+_ASKING_WORD = r"(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b"
 _SEVERAL_PARTS = re.compile(
-    r"(?:,|\band\b|\boch\b)\s+(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b"
-    r"|\b(?:compared|jämfört|respektive)\b",
+    _PART_START + _ASKING_WORD + r"|\b(?:compared|jämfört|respektive)\b",
     re.IGNORECASE,
 )
 
 
-_NEXT_PART = re.compile(
-    r"(?:,|\band\b|\boch\b)\s+(?=(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b)",
-    re.IGNORECASE,
-)
+_NEXT_PART = re.compile(_PART_START + r"(?=" + _ASKING_WORD + r")", re.IGNORECASE)
 
 
 def asks_only_for_figures(question: str) -> bool:
@@ -246,7 +251,7 @@ def asks_what_was_done(question: str) -> bool:
 _ASKS_FOR_DATE = re.compile(
     r"^\W*(?:(?:since|from|until) )?when\b(?![^?]*,\s*(?:what|where|who|whom|how|which|why)\b)"
     r"|^\W*(?:(?:sedan|från|till) )?när\b(?![^?]*,\s*(?:vad|var|vem|hur|vilk\w*|varför)\b)"
-    r"|(?:,|\band\b|\boch\b)\s+(?:when|när)\b"
+    rf"|{_PART_START}(?:when|när)\b"
     r"|\b(?:what|which) (?:date|year|month|day)\b|\bvilket (?:datum|år)\b|\bvilken (?:månad|dag)\b",
     re.IGNORECASE,
 )
