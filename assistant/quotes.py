@@ -386,9 +386,9 @@ def novel_only(
     into the answer to "What measures were promised against turnover?"). A
     second sentence on the same point cites another passage for what is
     already said: on the gold set, 94 of 152 quotes held none of the facts
-    asked for. Asked what a record asked, its list of
-    questions is the answer and is kept whole; asked who, the name that answers
-    shares no word with the question.
+    asked for. Asked what a record asked, its list of questions is the answer
+    and is kept whole; asked who, the name that answers shares no word with
+    the question.
     """
     if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
         return chosen
