@@ -34,6 +34,7 @@ from .quotes import (
     demote_unnamed_records,
     figures_only,
     novel_only,
+    people_only,
     select_sentences,
 )
 from .schema import Answer, Chunk, Citation, Filters, Hit
@@ -127,7 +128,8 @@ def compose(
     per_passage = budget if asks_for_questions(question) else MAX_PER_PASSAGE
     ranked = demote_askers(demote_unnamed_records(candidates, question, vocabulary), question)
     chosen = select_sentences(ranked, budget, per_passage)
-    chosen = figures_only(novel_only(chosen, question, term_groups, vocabulary), question)
+    chosen = novel_only(chosen, question, term_groups, vocabulary)
+    chosen = people_only(figures_only(chosen, question), question)
     if not chosen:  # nothing but questions (or fragments) near the top
         yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
         return

@@ -223,6 +223,11 @@ def asks_only_for_figures(question: str) -> bool:
     return all(asks_for_quantity(part) for part in _NEXT_PART.split(question))
 
 
+def asks_only_for_people(question: str) -> bool:
+    """Every part asks who, to whom or which party ("who wrote it, and to whom?"), not "who, and why?"."""
+    return all(asks_for_people(part) or asks_for_authors(part) for part in _NEXT_PART.split(question))
+
+
 def has_several_parts(question: str) -> bool:
     """A question in two parts ("compared with", "and why?") is answered from more than one place."""
     return bool(_SEVERAL_PARTS.search(question))

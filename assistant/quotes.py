@@ -23,6 +23,7 @@ from .questions import (
     asks_for_quantity,
     asks_for_questions,
     asks_only_for_figures,
+    asks_only_for_people,
     asks_what_was_done,
     figure_fits,
     has_several_parts,
@@ -424,6 +425,34 @@ def figures_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     if not asks_only_for_figures(question):
         return chosen
     return [s for s in chosen if states_quantity(s.text, question)] or chosen
+
+
+def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:
+    """Asked only who, the quotes that name someone; the others restate the subject.
+
+    "Who answered the interpellation …, and in what role?" drew the answer's
+    title and a sentence on the board's August meeting along with the
+    signature "Bodil Wennerbrandt Sevastik Socialnämndens ordförande".
+    """
+    if not asks_only_for_people(question):
+        return chosen
+    return [s for s in chosen if names_someone(s.text, s.hit.chunk)] or chosen
+
+
+_PARTY_TAG = re.compile(r"\((?:S|M|V|C|L|KD|MP|SD|FP)\)")
+# a first name and a surname: Swedish writes the second word of an office or agency in lower case
+_FULL_NAME = re.compile(r"\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖÉ][a-zåäöéü]+)?\s+[A-ZÅÄÖÉ][a-zåäöéü]{2,}")
+
+
+def names_someone(text: str, chunk: Chunk) -> bool:
+    """A person (a first name and a surname, a party tag), a signature, a speaker, or its record's people."""
+    return bool(
+        names_its_people(text, chunk)
+        or is_signature(text)
+        or is_speaker_label(text)
+        or _PARTY_TAG.search(text)
+        or _FULL_NAME.search(text)
+    )
 
 
 def _same_place(a: Sentence, b: Sentence) -> bool:

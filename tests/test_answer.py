@@ -45,8 +45,10 @@ from assistant.quotes import (
     gives_figure,
     is_heading,
     key_terms,
+    names_someone,
     novel_only,
     passage_yardstick,
+    people_only,
     select_sentences,
 )
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
@@ -621,6 +623,25 @@ def test_asked_only_for_figures_the_answer_quotes_only_figures(bundled_engine) -
     assert figures_only([figure, reason], "How many social workers left?") == [figure]
     assert figures_only([figure, reason], "How many social workers left, and why?") == [figure, reason]
     assert figures_only([reason], "How many social workers left?") == [reason]  # nothing to keep instead
+
+
+def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_engine) -> None:
+    answer = bundled_engine.answer(
+        "Who answered the interpellation about social workers leaving, and in what role?"
+    )
+    assert any("Bodil Wennerbrandt Sevastik" in c.quote for c in answer.citations)
+    # not the answer's title, nor its sentence on the board's August meeting: they name no one
+    assert not any(c.quote.startswith(("Svar interpellation", "Vid augusti")) for c in answer.citations)
+    signed = _sentence("Lars Jilmstad m fl (M)\n\nPeter Öberg (L)", doc="s.txt")
+    title = _sentence("En ansträngd socialtjänst. Stockholm har en socialtjänst i nöd.", doc="s.txt")
+    speech = _sentence("Jag delar Eva Olofssons oro för socialsekreterarna.", doc="d.txt")
+    role = _sentence("Både socialborgarrådet och äldreborgarrådet var ansvariga.", doc="i.txt")
+    assert names_someone(signed.text, signed.hit.chunk) and not names_someone(title.text, title.hit.chunk)
+    assert people_only([title, signed], "Vilka politiker står bakom skrivelsen?") == [signed]
+    assert people_only([speech, title], "Vem debatterade mot ministern?") == [speech]
+    # "and why?" is answered by a sentence naming no one; so is a question naming no one at all
+    assert people_only([title, signed], "Vem debatterade, och varför?") == [title, signed]
+    assert people_only([role, title], "Vilka borgarråd var ansvariga?") == [role, title]
 
 
 def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) -> None:
