@@ -206,13 +206,21 @@ _FACTOID_QUESTION = re.compile(
 # where a question's next part begins ("…, and why?", "… och hur många …?"), and the words that ask
 _PART_START = r"(?:,|\band\b|\boch\b)\s+"
 _ASKING_WORD = r"(?:what|how|which|who|when|why|where|vad|hur|vilk\w*|vem|när|varför|var)\b"
-_SEVERAL_PARTS = re.compile(
-    _PART_START + _ASKING_WORD + r"|\b(?:compared|jämfört|respektive)\b",
-    re.IGNORECASE,
-)
-
-
+_COMPARISON = re.compile(r"\b(?:compared|jämfört|respektive)\b", re.IGNORECASE)
 _NEXT_PART = re.compile(_PART_START + r"(?=" + _ASKING_WORD + r")", re.IGNORECASE)
+_ASKS = re.compile(r"\b" + _ASKING_WORD, re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question that each ask something ("how many left", "and why?").
+
+    A leading clause that asks nothing belongs to the part after it: "In the
+    June 2014 debate, how much per year …" is one question about a figure.
+    """
+    parts = _NEXT_PART.split(question)
+    while len(parts) > 1 and not _ASKS.search(parts[0]):
+        parts[:2] = [f"{parts[0]}, {parts[1]}"]
+    return parts
 
 
 def asks_only_for_figures(question: str) -> bool:
@@ -220,17 +228,17 @@ def asks_only_for_figures(question: str) -> bool:
 
     Not "how many left, and why?": the reason is a sentence without a figure.
     """
-    return all(asks_for_quantity(part) for part in _NEXT_PART.split(question))
+    return all(asks_for_quantity(part) for part in question_parts(question))
 
 
 def asks_only_for_people(question: str) -> bool:
     """Every part asks who, to whom or which party ("who wrote it, and to whom?"), not "who, and why?"."""
-    return all(asks_for_people(part) or asks_for_authors(part) for part in _NEXT_PART.split(question))
+    return all(asks_for_people(part) or asks_for_authors(part) for part in question_parts(question))
 
 
 def has_several_parts(question: str) -> bool:
     """A question in two parts ("compared with", "and why?") is answered from more than one place."""
-    return bool(_SEVERAL_PARTS.search(question))
+    return len(question_parts(question)) > 1 or bool(_COMPARISON.search(question))
 
 
 def asks_for_one_fact(question: str) -> bool:

@@ -24,6 +24,7 @@ from assistant.questions import (
     asks_for_result,
     asks_only_for_figures,
     figure_fits,
+    has_several_parts,
     speaks_of_future,
     states_date,
     states_quantity,
@@ -611,6 +612,10 @@ def test_asked_only_for_figures_the_answer_quotes_only_figures(bundled_engine) -
     assert not asks_only_for_figures("How long was the action plan meant to run, and why?")
     assert not asks_only_for_figures("Hur mycket av statsbidraget användes, och varför inte allt?")
     assert not asks_only_for_figures("Vad har gjorts för att behålla socialsekreterarna?")
+    # a leading clause that asks nothing is not a part of its own
+    in_debate = "In the June 2014 debate on turnover, how much per year did Maria Larsson say it was worth?"
+    assert asks_only_for_figures(in_debate) and not has_several_parts(in_debate)
+    assert has_several_parts("According to Egon Frid in 2007, how many avoid it, and how many end up there?")
     answer = bundled_engine.answer("Hur många socialsekreterare slutade 2024?")
     assert answer.citations and all(states_quantity(c.quote) for c in answer.citations)
     assert not any("olika anledningar" in c.quote for c in answer.citations)
