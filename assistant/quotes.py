@@ -52,7 +52,7 @@ UNNAMED_PENALTY = 0.05  # lowers the sentences of records that do not name what 
 ASKERS_PENALTY = 0.05  # asked what was done, lowers the sentences of the records that asked for it
 RELEVANCE_MARGIN = 0.045  # sentences further below the best one are filler: not quoted (grid in eval/README)
 NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or figure the others lack
-FIGURE_BONUS = 0.01  # added to a statement that gives a figure, when the question asks for one
+FIGURE_BONUS = 0.01  # added to a statement giving a figure of the kind and year the question asks for
 PEOPLE_BONUS = 0.02  # asked who, added to a sentence naming its record's author or addressee
 QUESTION_PENALTY = 0.1
 BARE_LEAD_IN_WORDS = 5  # a lead-in ending in a colon with fewer words announces, and says nothing
@@ -215,7 +215,7 @@ def candidate_sentences(
                 if whole is None and following and _continues(chunk, following, signed=wants_people):
                     e = following[1]
                     text = _span_text(chunk, s, e)
-                if wants_figure and states_quantity(text, question):
+                if wants_figure and figure_fits(text, question, chunk.metadata.date[:4], chunk.text):
                     relevance += FIGURE_BONUS
             if wants_people and names_its_people(text, chunk):
                 relevance += PEOPLE_BONUS

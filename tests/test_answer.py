@@ -32,6 +32,7 @@ from assistant.questions import (
 )
 from assistant.quotes import (
     ASKERS_PENALTY,
+    FIGURE_BONUS,
     NOVELTY_FREE,
     PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
@@ -494,6 +495,23 @@ def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None
     )
     who_heading = candidate_sentences([hit], groups, frozenset(), who)[0]
     assert who_heading.heading and who_heading.relevance > heading.relevance
+
+
+def test_only_a_figure_of_the_kind_and_year_asked_for_ranks_higher() -> None:
+    """Asked how much in 2007, a sum for 2007 gains ``FIGURE_BONUS``; a head count or a 2006 sum does not."""
+    meta = DocumentMetadata(title="Tillsyn", kind="interpellation", date="2008-03-01")
+    texts = [
+        "Länsstyrelserna granskade 290 kommuner.",
+        "Anslaget var 130 miljoner kronor 2006.",
+        "Hälften av pengarna, 65 miljoner kronor, dras in 2007.",
+    ]
+    hits = [
+        Hit(Chunk(f"c{i}", "ip.txt", 100 * i, 100 * i + len(t), t, meta), 1.0, similarity=0.9)
+        for i, t in enumerate(texts)
+    ]
+    found = candidate_sentences(hits, [], frozenset(), "Hur mycket pengar drogs in 2007?")
+    bonus = [round(c.relevance - (0.9 - 0.001 * c.rank), 6) for c in found]
+    assert bonus == [0.0, 0.0, FIGURE_BONUS]
 
 
 def test_a_records_opening_is_not_the_yardstick_for_other_passages() -> None:
