@@ -29,6 +29,7 @@ GOLD_RIKSDAGEN = REPO / "eval" / "gold-riksdagen.jsonl"
 GOLD_HOLDOUT = REPO / "eval" / "gold-holdout.jsonl"
 UNANSWERABLE = REPO / "eval" / "unanswerable.jsonl"
 UNANSWERABLE_RIKSDAGEN = REPO / "eval" / "unanswerable-riksdagen.jsonl"
+WHO_RIKSDAGEN = REPO / "eval" / "who-riksdagen.jsonl"
 
 
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
@@ -128,6 +129,16 @@ def test_the_unanswerable_sets_hold_only_questions_the_records_leave_open() -> N
         assert len(questions) >= 19 and not any(q.answerable for q in questions), path.name
         assert {q.language for q in questions} == {"en", "sv"}, path.name
         assert all(q.answer for q in questions), path.name  # each says what the records do hold
+
+
+@needs_riksdagen
+def test_the_who_set_asks_only_who_in_both_languages() -> None:
+    """Questions answered by a record's heading (who asked whom), written to check the rules for who."""
+    questions = load_gold(WHO_RIKSDAGEN, RIKSDAGEN)
+    _assert_shape(questions, RIKSDAGEN)
+    assert len(questions) >= 14 and all(q.answerable for q in questions)
+    assert Counter(q.language for q in questions) == {"en": 7, "sv": 7}
+    assert all(q.sources[0].quote.startswith("Interpellation ") for q in questions)
 
 
 @needs_riksdagen
