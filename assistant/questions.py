@@ -363,4 +363,6 @@ def asks_for_questions(question: str) -> bool:
     answer wants the answer.
     """
     text = question.strip()
+    if asks_for_people(re.split(r"[,;]", text)[0]):
+        return False  # "Which minister did Lennart Levi ask …?" asks who, and the heading answers
     return bool(_ASKS_FOR_QUESTIONS.search(text)) and not _WANTS_ANSWERS.search(text)

@@ -672,6 +672,10 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     assert asks_for_questions("Vilka frågor ställer skrivelsen från 2024 om väntetider?")
     assert asks_for_questions("What did the Left Party want to know?")
     assert asks_for_questions("Vad ville Vänsterpartiet veta?")
+    assert asks_for_questions("What questions did Eva Olofsson ask, and to whom?")
+    # asked which minister was asked, or which party asked, the heading naming them answers
+    assert not asks_for_questions("Which minister did Lennart Levi ask in 2009 about welfare statistics?")
+    assert not asks_for_questions("Which party did the MP belong to who asked Margareta Winberg?")
     assert not asks_for_questions("Vad fick socialnämnden veta om rekryteringsläget i augusti 2024?")
     assert not asks_for_questions("Christina Örnebjär frågade 2016 om behörigheten. Vad blev svaret?")
     assert not asks_for_questions("What measures were promised against turnover?")
