@@ -70,11 +70,16 @@ def without_english_stopwords(question: str) -> str:
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 
 
+_IRREGULAR = {"children": "child", "women": "woman", "men": "man", "analyses": "analysis", "crises": "crisis"}
+
+
 def lemma(word: str) -> str:
     """A crude English singular/base form: enough to match a term list, not a linguist."""
     word = word.strip("'")
     if word.endswith("'s"):
         word = word[:-2]
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
     for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x")):
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             return word[: -len(suffix)] + repl

@@ -44,6 +44,13 @@ def test_english_question_gets_swedish_terms() -> None:
     assert ids[0] in {"a", "c"}
 
 
+def test_english_questions_beyond_turnover_get_swedish_terms_too() -> None:
+    """The Riksdag records cover all of social policy: women's pay, evictions, asylum, home help."""
+    terms = expand("What did she say about the pay gap between women and men, and about home help?")
+    assert {"kvinnor", "män", "löneskillnad", "hemtjänst"} <= set(terms)
+    assert "asylsökande" in expand("How many asylum seekers were children?")
+
+
 def test_term_list_lines_are_validated() -> None:
     table = parse_terms("# comment\nsocial workers\tsocialsekreterare, socionom\n")
     assert table == {"social worker": ["socialsekreterare", "socionom"]}
