@@ -30,6 +30,7 @@ GOLD_HOLDOUT = REPO / "eval" / "gold-holdout.jsonl"
 UNANSWERABLE = REPO / "eval" / "unanswerable.jsonl"
 UNANSWERABLE_RIKSDAGEN = REPO / "eval" / "unanswerable-riksdagen.jsonl"
 WHO_RIKSDAGEN = REPO / "eval" / "who-riksdagen.jsonl"
+FRESH_RIKSDAGEN = REPO / "eval" / "fresh-riksdagen.jsonl"
 
 
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
@@ -139,6 +140,19 @@ def test_the_who_set_asks_only_who_in_both_languages() -> None:
     assert len(questions) >= 14 and all(q.answerable for q in questions)
     assert Counter(q.language for q in questions) == {"en": 7, "sv": 7}
     assert all(q.sources[0].quote.startswith("Interpellation ") for q in questions)
+
+
+@needs_riksdagen
+def test_the_fresh_set_cites_files_no_other_set_cites(
+    riksdagen: list[GoldQuestion],
+) -> None:
+    fresh = load_gold(FRESH_RIKSDAGEN, RIKSDAGEN)
+    _assert_shape(fresh, RIKSDAGEN)
+    assert len(fresh) == 20 and all(q.answerable for q in fresh)
+    assert Counter(q.language for q in fresh) == {"en": 10, "sv": 10}
+    others = [*riksdagen, *load_gold(GOLD_HOLDOUT, RIKSDAGEN), *load_gold(WHO_RIKSDAGEN, RIKSDAGEN)]
+    used = {s.document for q in others for s in q.sources}
+    assert not used & {s.document for q in fresh for s in q.sources}
 
 
 @needs_riksdagen
