@@ -24,6 +24,17 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(_TOKEN.findall(text.casefold()))
 
 
+# a Riksdag record's own heading line: "Interpellation 2004/05:269 av Nils-Erik Söderqvist (s) till …"
+_NUMBERED_HEADING = re.compile(
+    r"^\W*(?:Interpellation|Svar på interpellation|Skriftlig fråga)\s+\d{4}/\d{2,4}:\d+"
+)
+
+
+def names_record(text: str) -> bool:
+    """The numbered line that opens a Riksdag record, whatever title the metadata gives it."""
+    return _NUMBERED_HEADING.match(text) is not None
+
+
 def covers_title(text: str, title: str) -> bool:
     """Most of the title's words are in the text; not the title verbatim, as headings inflect it."""
     words = word_set(title)

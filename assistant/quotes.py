@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .headings import HEADING_REACH, covers_title, is_opening
+from .headings import HEADING_REACH, covers_title, is_opening, names_record
 from .lexical import analyze, stems, words
 from .metadata import case_number, is_dateline
 from .questions import (
@@ -318,7 +318,7 @@ def is_heading(text: str, start: int, chunk: Chunk) -> bool:
     what) and so outranks the statements on coverage, yet it never states a
     figure or a reply.
     """
-    return start < HEADING_REACH and covers_title(text, chunk.metadata.title)
+    return start < HEADING_REACH and (covers_title(text, chunk.metadata.title) or names_record(text))
 
 
 def _continues(chunk: Chunk, span: tuple[int, int], signed: bool = False) -> bool:

@@ -467,6 +467,9 @@ def test_a_record_heading_is_recognised_by_most_of_its_title() -> None:
     assert is_heading(text, 16, chunk)
     assert not is_heading("Underskottet blir 6,1 miljarder kronor.", 120, chunk)
     assert not is_heading(text, 900, chunk)  # far from the top: a quotation of the title, not the heading
+    # the numbered line heads a Riksdag record even when its metadata title words it otherwise
+    other = Chunk("c2", "ip.txt", 0, 400, text.ljust(400), DocumentMetadata(title="Alkoholens påverkan"))
+    assert is_heading(text, 0, other)
 
 
 def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None:
