@@ -252,6 +252,10 @@ def test_key_terms_and_missing_terms() -> None:
     )
     question = "How many cases had the Migration Agency seen in Sweden?"
     assert missing_terms(question, [swedish], load_terms()) == []
+    # a name in the Swedish genitive: the record says "Karin Pilsäter (fp)"
+    by = Hit(Chunk("p#0-5", "p.txt", 0, 5, "Interpellation av Karin Pilsäter (fp).", DocumentMetadata()), 1.0)
+    assert missing_terms("Vad skrev Karin Pilsäters interpellation?", [by]) == []
+    assert missing_terms("Vad skrev Karin Anderssons interpellation?", [by]) == ["Anderssons"]
 
 
 def test_english_function_words_are_not_search_terms(bundled_engine) -> None:
