@@ -344,7 +344,8 @@ def wants_answer(question: str) -> bool:
 
 
 _ASKS_FOR_QUESTIONS = re.compile(
-    r"^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|questions?|wants? to know|wanted to know"
+    r"^\W*(?:what|which)\s+(?:\w+\s+){0,2}questions?\b"  # not "what share … as a work-environment question"
+    r"|^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|wants? to know|wanted to know"
     r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
     r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b",
     re.IGNORECASE,

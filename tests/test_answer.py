@@ -690,6 +690,10 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     assert asks_for_questions("What did the Left Party want to know?")
     assert asks_for_questions("Vad ville Vänsterpartiet veta?")
     assert asks_for_questions("What questions did Eva Olofsson ask, and to whom?")
+    # "question" as a plain noun does not ask for the records' questions
+    assert not asks_for_questions(
+        "What share of letter carriers had knee trouble, a work-environment question?"
+    )
     # asked which minister was asked, or which party asked, the heading naming them answers
     assert not asks_for_questions("Which minister did Lennart Levi ask in 2009 about welfare statistics?")
     assert not asks_for_questions("Which party did the MP belong to who asked Margareta Winberg?")
