@@ -347,7 +347,10 @@ _ASKS_FOR_QUESTIONS = re.compile(
     r"^\W*(?:what|which)\s+(?:\w+\s+){0,2}questions?\b"  # not "what share … as a work-environment question"
     r"|^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|wants? to know|wanted to know"
     r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
-    r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b",
+    r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"
+    # what the interpellant wanted the minister to do: an interpellation puts it as its questions
+    r"|^\W*(?:what|which)\b.*\bwant(?:s|ed)?\s+the\s+(?:minister|government)\s+to\b"
+    r"|^\W*(?:vad|vilka|vilken)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b",
     re.IGNORECASE,
 )
 

@@ -690,6 +690,9 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     assert asks_for_questions("What did the Left Party want to know?")
     assert asks_for_questions("Vad ville Vänsterpartiet veta?")
     assert asks_for_questions("What questions did Eva Olofsson ask, and to whom?")
+    # what an interpellant wanted the minister to do is what the interpellation asks
+    assert asks_for_questions("Vilka åtgärder ville Hillevi Larsson att statsrådet skulle överväga?")
+    assert asks_for_questions("What did she want the minister to consider?")
     # "question" as a plain noun does not ask for the records' questions
     assert not asks_for_questions(
         "What share of letter carriers had knee trouble, a work-environment question?"
