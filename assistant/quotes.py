@@ -436,7 +436,7 @@ def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     """
     if not asks_only_for_people(question):
         return chosen
-    return [s for s in chosen if names_someone(s.text, s.hit.chunk)] or chosen
+    return [s for s in chosen if names_someone(s.text, s.hit.chunk, question)] or chosen
 
 
 _PARTY_TAG = re.compile(r"\((?:S|M|V|C|L|KD|MP|SD|FP)\)")
@@ -444,15 +444,29 @@ _PARTY_TAG = re.compile(r"\((?:S|M|V|C|L|KD|MP|SD|FP)\)")
 _FULL_NAME = re.compile(r"\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖÉ][a-zåäöéü]+)?\s+[A-ZÅÄÖÉ][a-zåäöéü]{2,}")
 
 
-def names_someone(text: str, chunk: Chunk) -> bool:
-    """A person (a first name and a surname, a party tag), a signature, a speaker, or its record's people."""
+def names_someone(text: str, chunk: Chunk, question: str = "") -> bool:
+    """A person (a first name and a surname, a party tag), a signature, a speaker, or its record's people.
+
+    A record addressed to an office ("ansvarigt borgarråd") names it where a
+    sentence holds it in full, or holds the office a question asks for
+    ("Vilka borgarråd …?"); not wherever "borgarråd" occurs, as in
+    "finansborgarrådet", asked who answered.
+    """
     return bool(
-        names_its_people(text, chunk)
+        any(_names(person, text, question) for person in chunk.metadata.people)
         or is_signature(text)
         or is_speaker_label(text)
         or _PARTY_TAG.search(text)
         or _FULL_NAME.search(text)
     )
+
+
+def _names(person: str, text: str, question: str) -> bool:
+    last = person.split()[-1]
+    if last[:1].isupper():
+        return last in text  # a surname
+    # an office: named in full ("… frågor till ansvarigt borgarråd"), or asked for ("Vilka borgarråd …?")
+    return person in text or (last in text and last.casefold() in question.casefold())
 
 
 def _same_place(a: Sentence, b: Sentence) -> bool:

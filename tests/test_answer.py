@@ -679,6 +679,13 @@ def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_
     assert names_someone(signed.text, signed.hit.chunk) and not names_someone(title.text, title.hit.chunk)
     assert people_only([title, signed], "Vilka politiker står bakom skrivelsen?") == [signed]
     assert people_only([speech, title], "Vem debatterade mot ministern?") == [speech]
+    # a record addressed to an office names it in full, or where the question asks for that office
+    office = DocumentMetadata(title="T", authors=["Clara Lindblom"], recipient="ansvarigt borgarråd")
+    finance = _sentence("I april försäkrade finansborgarrådet mig om ett omtag.", meta=office)
+    addressed = _sentence("Jag vill ställa följande frågor till ansvarigt borgarråd:", meta=office)
+    assert not names_someone(finance.text, finance.hit.chunk, "Who answered the interpellation?")
+    assert names_someone(finance.text, finance.hit.chunk, "Vilka borgarråd var ansvariga?")
+    assert names_someone(addressed.text, addressed.hit.chunk, "Who was it addressed to?")
     # "and why?" is answered by a sentence naming no one; so is a question naming no one at all
     assert people_only([title, signed], "Vem debatterade, och varför?") == [title, signed]
     assert people_only([role, title], "Vilka borgarråd var ansvariga?") == [role, title]
