@@ -31,6 +31,7 @@ UNANSWERABLE = REPO / "eval" / "unanswerable.jsonl"
 UNANSWERABLE_RIKSDAGEN = REPO / "eval" / "unanswerable-riksdagen.jsonl"
 WHO_RIKSDAGEN = REPO / "eval" / "who-riksdagen.jsonl"
 FRESH_RIKSDAGEN = REPO / "eval" / "fresh-riksdagen.jsonl"
+BLIND_RIKSDAGEN = REPO / "eval" / "blind-riksdagen.jsonl"
 
 
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
@@ -143,16 +144,20 @@ def test_the_who_set_asks_only_who_in_both_languages() -> None:
 
 
 @needs_riksdagen
-def test_the_fresh_set_cites_files_no_other_set_cites(
+def test_the_blind_sets_cite_files_no_other_set_cites(
     riksdagen: list[GoldQuestion],
 ) -> None:
-    fresh = load_gold(FRESH_RIKSDAGEN, RIKSDAGEN)
-    _assert_shape(fresh, RIKSDAGEN)
-    assert len(fresh) == 20 and all(q.answerable for q in fresh)
-    assert Counter(q.language for q in fresh) == {"en": 10, "sv": 10}
+    """The fresh and the blind set: 20 answerable questions each, on files no other set cites."""
     others = [*riksdagen, *load_gold(GOLD_HOLDOUT, RIKSDAGEN), *load_gold(WHO_RIKSDAGEN, RIKSDAGEN)]
     used = {s.document for q in others for s in q.sources}
-    assert not used & {s.document for q in fresh for s in q.sources}
+    for path in (FRESH_RIKSDAGEN, BLIND_RIKSDAGEN):
+        questions = load_gold(path, RIKSDAGEN)
+        _assert_shape(questions, RIKSDAGEN)
+        assert len(questions) == 20 and all(q.answerable for q in questions), path.name
+        assert Counter(q.language for q in questions) == {"en": 10, "sv": 10}, path.name
+        cited = {s.document for q in questions for s in q.sources}
+        assert not used & cited, path.name
+        used |= cited
 
 
 @needs_riksdagen
