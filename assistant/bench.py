@@ -532,8 +532,9 @@ def _worker_load(args: dict[str, Any]) -> dict[str, Any]:
         real = True
     generate_s = time.perf_counter() - t0
     t0 = time.perf_counter()
+    sentences = _sentence_vectors(source, items, real)
     for start in range(0, len(items), 200):
-        target.add_documents(items[start : start + 200])
+        target.add_documents(items[start : start + 200], sentences)
     info = source.info
     target.set_info(model=info.get("model", DEFAULT_SPEC), dim=info.get("dim", 384))
     target.bump_version()
@@ -545,6 +546,27 @@ def _worker_load(args: dict[str, Any]) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - t0, 3),
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _sentence_vectors(
+    source: Any, items: Sequence[tuple[Any, Sequence[Any], np.ndarray]], real: bool
+) -> dict[str, dict[tuple[int, int], np.ndarray]]:
+    """Sentence vectors for the loaded documents, so answers look them up as after a real ingest.
+
+    The bundled records' come from the source index; a generated record's
+    sentences take their chunk's derived vector (no model run, same lookup).
+    """
+    from .ingest import sentence_texts
+
+    if real:
+        return {doc.doc_id: source.document_sentences(doc.doc_id) for doc, _, _ in items}
+    out: dict[str, dict[tuple[int, int], np.ndarray]] = {}
+    for doc, chunks, vectors in items:
+        spans = out.setdefault(doc.doc_id, {})
+        for chunk, vector in zip(chunks, vectors):
+            for span in sentence_texts([chunk]):
+                spans.setdefault(span, vector)
+    return out
 
 
 def _source_passages(store: Any) -> dict[str, tuple[list[Any], np.ndarray]]:

@@ -12,7 +12,7 @@ import fcntl
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +24,12 @@ from .headings import heading_free_text
 from .lexical import sync_lexical
 from .parsing import DocumentError, discover, read_document
 from .schema import Chunk, ParsedDocument
-from .store import DamagedIndexError, Store, StoreError, exclusive_index, move_aside
+from .sentences import split_sentences
+from .store import SENTENCES_SUFFIX, DamagedIndexError, Store, StoreError, exclusive_index, move_aside
 
-OPENINGS = "heading-free-2"
-"""Stamped on an index whose opening chunks carry a heading-free vector; older ones are indexed again."""
+OPENINGS = "heading-free-2+sentences-1"
+"""Stamped on an index whose opening chunks carry a heading-free vector and whose sentences have vectors;
+older ones are indexed again."""
 
 
 @dataclass
@@ -125,7 +127,7 @@ def ingest(
         if recut and was != chunking:
             log(f"chunking changed ({was} -> {chunking} tokens/overlap): cutting all {len(records)} again")
         elif recut:
-            log(f"openings indexed the old way ({openings} -> {OPENINGS}): indexing all {len(records)} again")
+            log(f"index made the old way ({openings} -> {OPENINGS}): indexing all {len(records)} again")
         for path in _progress(paths, progress):
             doc_id = path.relative_to(documents_dir).as_posix()
             seen.add(doc_id)
@@ -172,14 +174,32 @@ def _index_document(
     texts = [embedding_text(c) for c in chunks]
     # the opening passage once more without its heading: retrieval tells what the heading alone adds
     openings = {c.chunk_id: text for c in chunks if (text := heading_free_text(c))}
-    batch = [*texts, *openings.values()]
+    sentences = sentence_texts(chunks)
+    batch = [*texts, *openings.values(), *sentences.values()]
     t0 = time.perf_counter()
     vectors = embedder.embed_passages(batch)
     report.embed_seconds += time.perf_counter() - t0
     report.tokens += sum(embedder.count_tokens(t) for t in batch)
-    heading_free = dict(zip(openings, vectors[len(chunks) :]))
-    store.put_document(doc, chunks, vectors[: len(chunks)], heading_free)
+    after_openings = len(chunks) + len(openings)
+    heading_free = dict(zip(openings, vectors[len(chunks) : after_openings]))
+    sentence_vectors = dict(zip(sentences, vectors[after_openings:]))
+    store.put_document(doc, chunks, vectors[: len(chunks)], heading_free, sentence_vectors)
     report.chunks += len(chunks)
+
+
+def sentence_texts(chunks: Sequence[Chunk]) -> dict[tuple[int, int], str]:
+    """Every sentence of every chunk by its document span, as the composer splits them.
+
+    The composer weighs a candidate quote by its own cosine to the question
+    (a passage's cosine says little about which of its sentences answers), and
+    embedding them at ingest keeps that a lookup at question time. Chunks
+    overlap, and one cutting a sentence at its edge yields a span of its own.
+    """
+    spans: dict[tuple[int, int], str] = {}
+    for chunk in chunks:
+        for start, end in split_sentences(chunk.text, offset=chunk.start):
+            spans.setdefault((start, end), chunk.text[start - chunk.start : end - chunk.start])
+    return spans
 
 
 def _open_for_rebuild(settings: Settings, log: Callable[[str], None]) -> Store:
@@ -203,7 +223,8 @@ def _open_for_rebuild(settings: Settings, log: Callable[[str], None]) -> Store:
 
 
 def _reset(store: Store, settings: Settings) -> Store:
-    for name in (settings.collection, settings.collection + "-documents"):
+    names = ("", SENTENCES_SUFFIX, "-documents")
+    for name in (settings.collection + suffix for suffix in names):
         try:
             store.client.delete_collection(name)
         except Exception:

@@ -4,10 +4,12 @@ Two collections live side by side:
 
 * ``<name>`` holds one entry per chunk (our own embeddings, cosine space) with
   the metadata that filters need;
+* ``<name>-sentences`` holds one vector per sentence of a chunk, keyed by
+  document and span, for the composer's choice of quotes (never searched);
 * ``<name>-documents`` holds one entry per document: its full text, metadata
   and content hash. That entry is written *last* and acts as the commit marker
   of a document, so an interrupted ingest can always tell a complete document
-  from leftovers (chunks whose hash does not match their document record).
+  from leftovers (chunks and sentences whose hash does not match their record).
 
 The chunk collection's metadata records the embedding model and dimension, and
 a content version that changes whenever chunks change, so every reader (the
@@ -46,6 +48,10 @@ CHROMA_REQUEST_TIMEOUT = 120.0
 """Seconds a single request to a Chroma server may take (a 5000-chunk write on a busy server is slow)."""
 SERVE_LOCK = "serve.lock"
 DAMAGED_SUFFIX = ".damaged"
+SENTENCES_SUFFIX = "-sentences"
+
+Span = tuple[str, int, int]
+"""A sentence's document id, start and end (characters from the document's start)."""
 
 _held: dict[str, list[Any]] = {}  # lock path -> [open handle, depth], for this process
 _held_lock = threading.Lock()
@@ -288,6 +294,9 @@ class Store:
                 embedding_function=None,
             )
             self._settle_hnsw()
+            self.sentences = self.client.get_or_create_collection(
+                settings.collection + SENTENCES_SUFFIX, embedding_function=None
+            )
             self.docs = self.client.get_or_create_collection(
                 settings.collection + "-documents", embedding_function=None
             )
@@ -332,6 +341,9 @@ class Store:
             try:
                 self.docs = self.client.get_collection(
                     self.settings.collection + "-documents", embedding_function=None
+                )
+                self.sentences = self.client.get_collection(
+                    self.settings.collection + SENTENCES_SUFFIX, embedding_function=None
                 )
             except NotFoundError:
                 return
@@ -395,12 +407,14 @@ class Store:
         chunks: Sequence[Chunk],
         vectors: np.ndarray,
         heading_free: Mapping[str, np.ndarray] | None = None,
+        sentences: Mapping[tuple[int, int], np.ndarray] | None = None,
     ) -> None:
-        """Replace a document: old chunks out, new chunks in, then the commit marker.
+        """Replace a document: old chunks out, new chunks (and sentences) in, then the commit marker.
 
         ``heading_free`` maps an opening chunk's id to the vector of its text
         without the record's heading; it is kept in that chunk's metadata, so it
         is written and deleted with the chunk and can never belong to another.
+        ``sentences`` maps a sentence's span to its vector.
         """
         self.delete_chunks_of(doc.doc_id)
         heading_free = heading_free or {}
@@ -412,10 +426,25 @@ class Store:
                 documents=[c.text for c in batch],
                 metadatas=[_chunk_meta(c, doc.content_hash, heading_free.get(c.chunk_id)) for c in batch],
             )
+        self._add_sentences(doc, sentences or {})
         meta = _doc_meta(doc, len(chunks))
         self.docs.upsert(ids=[doc.doc_id], embeddings=[[1.0]], documents=[doc.text], metadatas=[meta])
 
-    def add_documents(self, items: Sequence[tuple[ParsedDocument, Sequence[Chunk], np.ndarray]]) -> None:
+    def _add_sentences(self, doc: ParsedDocument, sentences: Mapping[tuple[int, int], np.ndarray]) -> None:
+        spans = list(sentences)
+        for start in range(0, len(spans), _GET_PAGE):
+            batch = spans[start : start + _GET_PAGE]
+            self.sentences.add(
+                ids=[sentence_id((doc.doc_id, a, b)) for a, b in batch],
+                embeddings=np.stack([np.asarray(sentences[span], dtype=np.float32) for span in batch]),
+                metadatas=[{"doc_id": doc.doc_id, "doc_hash": doc.content_hash}] * len(batch),
+            )
+
+    def add_documents(
+        self,
+        items: Sequence[tuple[ParsedDocument, Sequence[Chunk], np.ndarray]],
+        sentences: Mapping[str, Mapping[tuple[int, int], np.ndarray]] | None = None,
+    ) -> None:
         """Add many new documents in few round trips: all their chunks, then all their records.
 
         For bulk loads into an empty store (the benchmark's 100k-chunk corpora):
@@ -435,6 +464,8 @@ class Store:
                     documents=[c.text for c in chunks[start:end]],
                     metadatas=[_chunk_meta(c, h) for c, h in zip(chunks[start:end], hashes[start:end])],
                 )
+        for doc, _, _ in items:
+            self._add_sentences(doc, (sentences or {}).get(doc.doc_id, {}))
         for start in range(0, len(items), _GET_PAGE):
             batch = items[start : start + _GET_PAGE]
             self.docs.upsert(
@@ -450,21 +481,45 @@ class Store:
 
     def delete_chunks_of(self, doc_id: str) -> None:
         self.chunks.delete(where={"doc_id": doc_id})
+        self.sentences.delete(where={"doc_id": doc_id})
 
     def remove_orphans(self) -> int:
-        """Delete chunks that no committed document record vouches for."""
+        """Delete chunks (and sentence vectors) that no committed document record vouches for."""
         records = self.document_records()
+        chunks = self._orphans(self.chunks, records)
+        if chunks:
+            self.bump_version()  # first: a run killed midway must not leave BM25 looking current
+        sentences = self._orphans(self.sentences, records)
+        for collection, orphans in ((self.chunks, chunks), (self.sentences, sentences)):
+            for start in range(0, len(orphans), _GET_PAGE):
+                collection.delete(ids=orphans[start : start + _GET_PAGE])
+        return len(chunks)
+
+    def _orphans(self, collection: Any, records: Mapping[str, DocumentRecord]) -> list[str]:
         orphans: list[str] = []
-        for ids, metas, _ in self._iterate(self.chunks, include=["metadatas"]):
-            for chunk_id, meta in zip(ids, metas):
+        for ids, metas, _ in self._iterate(collection, include=["metadatas"]):
+            for entry_id, meta in zip(ids, metas):
                 record = records.get(str(meta.get("doc_id")))
                 if record is None or record.content_hash != meta.get("doc_hash"):
-                    orphans.append(chunk_id)
-        if orphans:
-            self.bump_version()  # first: a run killed midway must not leave BM25 looking current
-        for start in range(0, len(orphans), _GET_PAGE):
-            self.chunks.delete(ids=orphans[start : start + _GET_PAGE])
-        return len(orphans)
+                    orphans.append(entry_id)
+        return orphans
+
+    def document_sentences(self, doc_id: str) -> dict[tuple[int, int], np.ndarray]:
+        """Every sentence vector of a document by span (the benchmark copies them between stores)."""
+        got = self.sentences.get(where={"doc_id": doc_id}, include=["embeddings"])
+        return {
+            sentence_span(sid)[1:]: np.asarray(vector, dtype=np.float32)
+            for sid, vector in zip(got["ids"], got["embeddings"])
+        }
+
+    def sentence_vectors(self, spans: Sequence[Span]) -> dict[Span, np.ndarray]:
+        """The stored vectors of those of ``spans`` the index holds (an index older than them holds none)."""
+        if not spans:
+            return {}
+        wanted = {sentence_id(span): span for span in spans}
+        got = self.sentences.get(ids=list(wanted), include=["embeddings"])
+        pairs = zip(got["ids"], got["embeddings"])
+        return {wanted[sid]: np.asarray(vector, dtype=np.float32) for sid, vector in pairs}
 
     # -- chunks ----------------------------------------------------------------
 
@@ -662,6 +717,17 @@ def date_bounds(date: str) -> tuple[int, int]:
 
 
 HEADING_FREE_KEY = "heading_free"
+
+
+def sentence_id(span: Span) -> str:
+    doc_id, start, end = span
+    return f"{doc_id}#{start}-{end}"
+
+
+def sentence_span(sentence_id: str) -> Span:
+    doc_id, _, span = sentence_id.rpartition("#")
+    start, _, end = span.partition("-")
+    return doc_id, int(start), int(end)
 
 
 def pack_vector(vector: np.ndarray) -> str:

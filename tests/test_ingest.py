@@ -10,11 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from assistant.embeddings import get_embedder
 from assistant.engine import Engine
 from assistant.headings import heading_free_text
-from assistant.ingest import OPENINGS, ingest
+from assistant.ingest import OPENINGS, ingest, sentence_texts
 from assistant.lexical import LexicalIndex
-from assistant.store import HEADING_FREE_KEY, Store, StoreError, chunk_from_meta, unpack_vector
+from assistant.store import (
+    HEADING_FREE_KEY,
+    Store,
+    StoreError,
+    chunk_from_meta,
+    sentence_span,
+    unpack_vector,
+)
 
 from .conftest import ANSWER_DOC, KUMLA_DOC
 
@@ -47,6 +55,15 @@ def assert_consistent(settings) -> Store:  # type: ignore[no-untyped-def]
     chunks = store.get_chunks(sorted(chroma_ids(store)))
     following = {cid: nxt.chunk_id for cid, nxt in store.next_chunks(chunks).items()}
     assert lexical.successors == following
+    # exactly the sentences of the committed chunks have vectors, each stamped with its document's hash
+    got = store.sentences.get(include=["metadatas"])
+    for sid, meta in zip(got["ids"], got["metadatas"]):
+        assert meta["doc_hash"] == records[meta["doc_id"]].content_hash, f"orphan sentence {sid}"
+    by_doc: dict[str, list] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    expected = {(doc, *span) for doc, doc_chunks in by_doc.items() for span in sentence_texts(doc_chunks)}
+    assert {sentence_span(sid) for sid in got["ids"]} == expected
     return store
 
 
@@ -98,9 +115,27 @@ def test_an_index_from_before_heading_free_openings_is_indexed_again(corpus, mak
     messages: list[str] = []
     report = ingest(settings, progress=False, log=messages.append)
     assert len(report.updated) == 5 and not report.skipped
-    assert any(f"openings indexed the old way (none -> {OPENINGS})" in m for m in messages)
+    assert any(f"index made the old way (none -> {OPENINGS})" in m for m in messages)
     assert assert_consistent(settings).info["openings"] == OPENINGS
     assert len(ingest(settings, progress=False).skipped) == 5
+
+
+def test_every_sentence_is_stored_with_its_own_vector(corpus, make_settings):
+    """The composer weighs a quote by its own cosine to the question; ingest embeds each sentence once."""
+    settings = make_settings(corpus, model="minilm")
+    ingest(settings, progress=False)
+    store = Store(settings)
+    doc = store.get_document(ANSWER_DOC)
+    stored = store.document_sentences(ANSWER_DOC)
+    assert len(stored) > 20
+    spans = sorted(stored)[:: max(1, len(stored) // 5)]
+    texts = [doc.text[start:end] for start, end in spans]
+    assert all(text.strip() == text and len(text) > 3 for text in texts)
+    fresh = get_embedder("minilm", settings.model_cache).embed_passages(texts)
+    for (start, end), vector in zip(spans, fresh):
+        assert float(stored[(start, end)] @ vector) > 0.999, doc.text[start:end]
+    found = store.sentence_vectors([(ANSWER_DOC, *spans[0]), (ANSWER_DOC, 0, 1), ("no-such.txt", *spans[0])])
+    assert list(found) == [(ANSWER_DOC, *spans[0])]
 
 
 def test_a_damaged_heading_free_vector_only_costs_its_demotion(corpus, make_settings):
