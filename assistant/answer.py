@@ -36,6 +36,7 @@ from .quotes import (
     novel_only,
     people_only,
     select_sentences,
+    weigh_closeness,
 )
 from .schema import Answer, Chunk, Citation, Filters, Hit
 
@@ -99,12 +100,14 @@ def compose(
     translations: dict[str, list[str]] | None = None,
     term_groups: TermGroups | None = None,
     overlapping: Callable[[Sequence[Chunk]], dict[str, list[Chunk]]] | None = None,
+    closeness: Callable[[Sequence[Sentence]], Sequence[float]] | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``.
 
     ``overlapping`` (``Store.overlapping_chunks``) finds the passages that hold
     whole the sentences a passage cuts; it is read only once no abstention check
-    has stopped the answer.
+    has stopped the answer. ``closeness`` gives each candidate sentence's
+    cosine to the question (``Engine.sentence_similarities``).
     """
     best = max((h.similarity or 0.0) for h in hits) if hits else 0.0
     if not hits or best < threshold:
@@ -119,6 +122,8 @@ def compose(
     cut = cut_passages(hits)
     neighbours = overlapping(cut) if overlapping is not None and cut else None
     candidates = candidate_sentences(hits, term_groups, vocabulary, question, neighbours)
+    if closeness is not None and candidates:
+        candidates = weigh_closeness(candidates, closeness(candidates), language)
     gap = evidence_gap(question, candidates, vocabulary, term_groups, language)
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
@@ -238,7 +243,12 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         translations=load_terms(engine.settings.terms),
         term_groups=question_terms(engine, question),
         overlapping=engine.store.overlapping_chunks,
+        closeness=lambda sentences: engine.sentence_similarities(question, [_span(s) for s in sentences]),
     )
+
+
+def _span(sentence: Sentence) -> tuple[tuple[str, int, int], str]:
+    return (sentence.hit.chunk.doc_id, sentence.start, sentence.end), sentence.text
 
 
 def question_terms(engine: Engine, question: str) -> TermGroups:

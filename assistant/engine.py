@@ -23,9 +23,17 @@ from .lexical import LexicalIndex, sync_lexical
 from .questions import asks_for_authors, asks_for_people, asks_for_questions
 from .retrieve import MODES, FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
-from .store import Store, StoreError
+from .sentences import split_sentences
+from .store import Span, Store, StoreError
 
 REFRESH_SECONDS = 2.0
+
+
+def _pieces(span: Span, text: str) -> list[tuple[Span, str]]:
+    """The sentences, as ingest splits them, that a quoted span is made of."""
+    doc_id, start, _ = span
+    found = [((doc_id, a, b), text[a - start : b - start]) for a, b in split_sentences(text, offset=start)]
+    return found or [(span, text)]
 
 
 class Engine:
@@ -147,6 +155,26 @@ class Engine:
         both = self.embedder.embed_queries([question, f"{question} {' '.join(extra)}"])
         vector = both.sum(axis=0)
         return vector / np.linalg.norm(vector)
+
+    def sentence_similarities(self, question: str, sentences: Sequence[tuple[Span, str]]) -> list[float]:
+        """Cosine between the question and each sentence (its span and text), from vectors made at ingest.
+
+        A quote that runs over two sentences gets the mean of theirs; a
+        sentence the index lacks (an index bulk-loaded without them) is
+        embedded here, which is slower but gives the same answer.
+        """
+        parts = [_pieces(span, text) for span, text in sentences]
+        wanted = {piece: text for pieces in parts for piece, text in pieces}
+        vectors = self.store.sentence_vectors(list(wanted))
+        missing = [piece for piece in wanted if piece not in vectors]
+        if missing:
+            vectors.update(zip(missing, self.embedder.embed_passages([wanted[p] for p in missing])))
+        query = self.query_vector(question)
+        out: list[float] = []
+        for pieces in parts:
+            mean = np.sum([vectors[piece] for piece, _ in pieces], axis=0)
+            out.append(float(mean @ query / (np.linalg.norm(mean) or 1.0)))
+        return out
 
     def lexical_terms(self, question: str) -> list[str]:
         """BM25 terms for the question; English questions also get Swedish terms from the term list."""

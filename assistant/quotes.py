@@ -55,6 +55,7 @@ NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or 
 FIGURE_BONUS = 0.01  # added to a statement giving a figure of the kind and year the question asks for
 PEOPLE_BONUS = 0.02  # asked who, added to a sentence naming its record's author or addressee
 QUESTION_PENALTY = 0.1
+CLOSENESS_WEIGHT = {"en": 0.35, "sv": 0.1}  # times a sentence's own cosine to the question (eval/README)
 BARE_LEAD_IN_WORDS = 5  # a lead-in ending in a colon with fewer words announces, and says nothing
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
@@ -224,6 +225,26 @@ def candidate_sentences(
                 relevance -= QUESTION_PENALTY  # it names who asked whom, or who signed, and nothing else
             out.append(Sentence(quoted_hit, s, e, text, relevance, rank, coverage, asks, heading))
     return out
+
+
+def weigh_closeness(
+    candidates: Sequence[Sentence], closeness: Sequence[float], language: str
+) -> list[Sentence]:
+    """Lower each candidate by how much less close it is to the question than the closest one.
+
+    A passage's cosine says which passage answers, not which of its sentences;
+    the term coverage says that only for words the question shares with the
+    records. An English question reaches Swedish sentences through the term
+    list alone, so there the sentence's own cosine weighs most.
+    """
+    if not candidates:
+        return []
+    weight = CLOSENESS_WEIGHT.get(language, CLOSENESS_WEIGHT["sv"])
+    top = max(closeness)
+    return [
+        replace(sentence, relevance=sentence.relevance + weight * (cosine - top))
+        for sentence, cosine in zip(candidates, closeness, strict=True)
+    ]
 
 
 def _whole_sentence(

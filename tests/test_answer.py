@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
+import numpy as np
+import pytest
+
 from assistant.abstention import MONEY_WINDOW, _replies, evidence_gap, missing_terms
 from assistant.answer import compose, question_terms
 from assistant.crosslingual import load_terms, without_english_stopwords
@@ -32,6 +35,7 @@ from assistant.questions import (
 )
 from assistant.quotes import (
     ASKERS_PENALTY,
+    CLOSENESS_WEIGHT,
     FIGURE_BONUS,
     NOVELTY_FREE,
     PASSAGE_MARGIN,
@@ -52,6 +56,7 @@ from assistant.quotes import (
     passage_yardstick,
     people_only,
     select_sentences,
+    weigh_closeness,
 )
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
 
@@ -901,3 +906,36 @@ def test_the_cli_lists_sources_in_the_answers_language() -> None:
         Answer(question="How many?", text="According to the records: …", citations=[cited], language="en")
     )
     assert "Sources:" in english and "svar.txt, characters 191-230" in english
+
+
+def test_a_sentence_closer_to_the_question_ranks_higher_most_of_all_in_english() -> None:
+    """A passage's cosine cannot tell its sentences apart; each sentence's own cosine can."""
+    for language in ("en", "sv"):
+        candidates = [_sentence("Lönen höjdes."), _sentence("Tre handledare anställdes.")]
+        far, near = weigh_closeness(candidates, [0.70, 0.90], language)
+        assert near.relevance == 0.9, "the closest sentence keeps its relevance"
+        assert far.relevance == pytest.approx(0.9 - CLOSENESS_WEIGHT[language] * 0.2)
+    # English words reach the Swedish records through the term list alone, so closeness weighs more there
+    assert CLOSENESS_WEIGHT["en"] > CLOSENESS_WEIGHT["sv"] > 0
+
+
+def test_sentence_closeness_is_the_same_from_the_index_or_embedded_on_the_spot(corpus, make_settings) -> None:
+    """An index without sentence vectors (bulk-loaded, say) gives the same closeness, only slower."""
+    settings = make_settings(corpus, model="minilm")
+    ingest(settings, progress=False)
+    engine = Engine.open(settings)
+    doc = engine.document(ANSWER_DOC)
+    spans = sorted(engine.store.document_sentences(ANSWER_DOC))[5:9]
+    (a, _), (_, b) = spans[0], spans[1]  # a quote that carries the sentence after it along
+    quotes = [((ANSWER_DOC, s, e), doc.text[s:e]) for s, e in [*spans, (a, b)]]
+    question = "Vilka åtgärder ska minska personalomsättningen?"
+    stored = engine.sentence_similarities(question, quotes)
+    engine.store.delete_chunks_of(ANSWER_DOC)  # takes the sentence vectors with the chunks
+    assert engine.store.document_sentences(ANSWER_DOC) == {}
+    embedded = engine.sentence_similarities(question, quotes)
+    assert stored == pytest.approx(embedded, abs=1e-3)
+    vectors = engine.embedder.embed_passages([doc.text[s:e] for s, e in spans])
+    query = engine.query_vector(question)
+    assert stored[:4] == pytest.approx(list(vectors @ query), abs=1e-3)
+    both = vectors[0] + vectors[1]
+    assert stored[4] == pytest.approx(float(both @ query / np.linalg.norm(both)), abs=1e-3)
