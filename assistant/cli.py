@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate against a gold question set")
     _common(p)
     p.add_argument("--gold", type=Path, help="gold JSON Lines file (default: eval/gold.jsonl)")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=int, help="passages to retrieve (COUNCIL_QA_K), as `ask` and `serve` do")
     p.add_argument("--json", type=Path, dest="json_out", help="write per-question results here")
     p.add_argument("--report", type=Path, help="write a Markdown report (and a PNG chart beside it)")
     p.add_argument("--compare", help="comma-separated retrieval modes to run side by side")

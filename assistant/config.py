@@ -91,7 +91,7 @@ class Settings:
             "sentence that introduces a point and the one that makes it meet in some chunk.",
         },
     )
-    k: int = field(default=12, metadata={"env": "K", "help": "Passages retrieved per question."})
+    k: int = field(default=10, metadata={"env": "K", "help": "Passages retrieved per question."})
     mode: str = field(
         default="hybrid",
         metadata={"env": "MODE", "help": "Retrieval mode: `hybrid`, `dense` or `lexical`."},

@@ -112,7 +112,8 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if settings.mode not in modes:
         modes.insert(0, settings.mode)
     started = time.perf_counter()
-    results = evaluate(engine, questions, modes, args.k)
+    k = args.k or settings.k
+    results = evaluate(engine, questions, modes, k)
     elapsed = time.perf_counter() - started
     summaries = {mode: summarize(rs) for mode, rs in results.items()}
     by_language = {mode: summarize_by_language(rs) for mode, rs in results.items()}
@@ -123,7 +124,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
         "gold": str(gold_path),
         "documents": str(documents),
         "model": engine.embedder.name,
-        "k": args.k,
+        "k": k,
         "modes": modes,
         "chunk_tokens": settings.chunk_tokens,
         "fusion": engine.fusion_params().__dict__,
