@@ -44,6 +44,8 @@ class Engine:
         self._lexical: LexicalIndex | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        # the last question searched and its vector: the composer weighs sentences by it right after
+        self._searched: tuple[str, np.ndarray] | None = None
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, build_if_missing: bool = True) -> Engine:
@@ -118,6 +120,7 @@ class Engine:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         k = k or self.settings.k
         vector = self.query_vector(question)
+        self._searched = (question, vector)
         lexical = self.lexical if mode != "dense" else None
         hits = search(
             question,
@@ -169,7 +172,8 @@ class Engine:
         missing = [piece for piece in wanted if piece not in vectors]
         if missing:
             vectors.update(zip(missing, self.embedder.embed_passages([wanted[p] for p in missing])))
-        query = self.query_vector(question)
+        searched = self._searched  # one read: another thread may search meanwhile
+        query = searched[1] if searched and searched[0] == question else self.query_vector(question)
         out: list[float] = []
         for pieces in parts:
             mean = np.sum([vectors[piece] for piece, _ in pieces], axis=0)

@@ -930,6 +930,10 @@ def test_sentence_closeness_is_the_same_from_the_index_or_embedded_on_the_spot(c
     quotes = [((ANSWER_DOC, s, e), doc.text[s:e]) for s, e in [*spans, (a, b)]]
     question = "Vilka åtgärder ska minska personalomsättningen?"
     stored = engine.sentence_similarities(question, quotes)
+    engine.search(question, k=3)  # the vector the search made is used again, and is the same
+    assert engine.sentence_similarities(question, quotes) == pytest.approx(stored, abs=1e-6)
+    engine.search("Hur många slutade 2024?", k=3)  # another question searched last is not used
+    assert engine.sentence_similarities(question, quotes) == pytest.approx(stored, abs=1e-6)
     engine.store.delete_chunks_of(ANSWER_DOC)  # takes the sentence vectors with the chunks
     assert engine.store.document_sentences(ANSWER_DOC) == {}
     embedded = engine.sentence_similarities(question, quotes)
