@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +29,9 @@ from .sentences import split_sentences
 from .store import Span, Store, StoreError
 
 REFRESH_SECONDS = 2.0
+SENTENCE_CACHE = 4096  # sentence vectors kept in memory, by text (1.5 kB each with e5-small)
+SEARCHED_CACHE = 64  # question vectors kept for the composer: more than the requests served at once
+K = TypeVar("K")
 
 
 def _pieces(span: Span, text: str) -> list[tuple[Span, str]]:
@@ -44,8 +49,12 @@ class Engine:
         self._lexical: LexicalIndex | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
-        # the last question searched and its vector: the composer weighs sentences by it right after
-        self._searched: tuple[str, np.ndarray] | None = None
+        # Vectors made at question time, kept for the composer and later questions: one depends on its
+        # text alone, so it never goes stale. The recent questions (concurrent requests search in
+        # between), and sentences, whose store read costs 2-3 ms an answer.
+        self._searched: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, build_if_missing: bool = True) -> Engine:
@@ -120,7 +129,7 @@ class Engine:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
         k = k or self.settings.k
         vector = self.query_vector(question)
-        self._searched = (question, vector)
+        self._remember(self._searched, {question: vector}, SEARCHED_CACHE)
         lexical = self.lexical if mode != "dense" else None
         hits = search(
             question,
@@ -168,17 +177,38 @@ class Engine:
         """
         parts = [_pieces(span, text) for span, text in sentences]
         wanted = {piece: text for pieces in parts for piece, text in pieces}
-        vectors = self.store.sentence_vectors(list(wanted))
+        vectors = self._recall(self._sentences, wanted)
+        vectors.update(self.store.sentence_vectors([piece for piece in wanted if piece not in vectors]))
         missing = [piece for piece in wanted if piece not in vectors]
         if missing:
             vectors.update(zip(missing, self.embedder.embed_passages([wanted[p] for p in missing])))
-        searched = self._searched  # one read: another thread may search meanwhile
-        query = searched[1] if searched and searched[0] == question else self.query_vector(question)
+        self._remember(self._sentences, {wanted[piece]: v for piece, v in vectors.items()}, SENTENCE_CACHE)
+        query = self._recall(self._searched, {question: question}).get(question)
+        if query is None:
+            query = self.query_vector(question)
         out: list[float] = []
         for pieces in parts:
             mean = np.sum([vectors[piece] for piece, _ in pieces], axis=0)
             out.append(float(mean @ query / (np.linalg.norm(mean) or 1.0)))
         return out
+
+    def _recall(self, memo: OrderedDict[str, np.ndarray], wanted: dict[K, str]) -> dict[K, np.ndarray]:
+        """The remembered vectors of ``wanted`` (key -> text), freshly used ones kept longest."""
+        found: dict[K, np.ndarray] = {}
+        with self._memo_lock:
+            for key, text in wanted.items():
+                if text in memo:
+                    memo.move_to_end(text)
+                    found[key] = memo[text]
+        return found
+
+    def _remember(
+        self, memo: OrderedDict[str, np.ndarray], vectors: dict[str, np.ndarray], limit: int
+    ) -> None:
+        with self._memo_lock:
+            memo.update(vectors)
+            while len(memo) > limit:
+                memo.popitem(last=False)
 
     def lexical_terms(self, question: str) -> list[str]:
         """BM25 terms for the question; English questions also get Swedish terms from the term list."""

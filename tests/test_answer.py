@@ -8,6 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+import assistant.engine as engine_module
 from assistant.abstention import MONEY_WINDOW, _replies, evidence_gap, missing_terms
 from assistant.answer import compose, question_terms
 from assistant.crosslingual import load_terms, without_english_stopwords
@@ -919,7 +920,9 @@ def test_a_sentence_closer_to_the_question_ranks_higher_most_of_all_in_english()
     assert CLOSENESS_WEIGHT["en"] > CLOSENESS_WEIGHT["sv"] > 0
 
 
-def test_sentence_closeness_is_the_same_from_the_index_or_embedded_on_the_spot(corpus, make_settings) -> None:
+def test_sentence_closeness_is_the_same_from_the_index_or_embedded_on_the_spot(
+    corpus, make_settings, monkeypatch
+) -> None:
     """An index without sentence vectors (bulk-loaded, say) gives the same closeness, only slower."""
     settings = make_settings(corpus, model="minilm")
     ingest(settings, progress=False)
@@ -936,8 +939,13 @@ def test_sentence_closeness_is_the_same_from_the_index_or_embedded_on_the_spot(c
     assert engine.sentence_similarities(question, quotes) == pytest.approx(stored, abs=1e-6)
     engine.store.delete_chunks_of(ANSWER_DOC)  # takes the sentence vectors with the chunks
     assert engine.store.document_sentences(ANSWER_DOC) == {}
-    embedded = engine.sentence_similarities(question, quotes)
+    assert engine.sentence_similarities(question, quotes) == stored  # from memory: a vector never changes
+    fresh = Engine.open(settings)  # nothing in memory, nothing in the index: embedded on the spot
+    embedded = fresh.sentence_similarities(question, quotes)
     assert stored == pytest.approx(embedded, abs=1e-3)
+    monkeypatch.setattr(engine_module, "SENTENCE_CACHE", 3)
+    fresh.sentence_similarities(question, quotes)
+    assert len(fresh._sentences) == 3  # the memory is bounded
     vectors = engine.embedder.embed_passages([doc.text[s:e] for s, e in spans])
     query = engine.query_vector(question)
     assert stored[:4] == pytest.approx(list(vectors @ query), abs=1e-3)
