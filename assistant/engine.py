@@ -25,7 +25,7 @@ from .lexical import LexicalIndex, sync_lexical
 from .questions import asks_for_authors, asks_for_people, asks_for_questions
 from .retrieve import MODES, FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
-from .sentences import split_sentences
+from .sentences import split_with_text
 from .store import Span, Store, StoreError
 
 REFRESH_SECONDS = 2.0
@@ -37,8 +37,7 @@ K = TypeVar("K")
 def _pieces(span: Span, text: str) -> list[tuple[Span, str]]:
     """The sentences, as ingest splits them, that a quoted span is made of."""
     doc_id, start, _ = span
-    found = [((doc_id, a, b), text[a - start : b - start]) for a, b in split_sentences(text, offset=start)]
-    return found or [(span, text)]
+    return [((doc_id, *piece), words) for piece, words in split_with_text(text, start)] or [(span, text)]
 
 
 class Engine:
@@ -178,11 +177,12 @@ class Engine:
         parts = [_pieces(span, text) for span, text in sentences]
         wanted = {piece: text for pieces in parts for piece, text in pieces}
         vectors = self._recall(self._sentences, wanted)
-        vectors.update(self.store.sentence_vectors([piece for piece in wanted if piece not in vectors]))
-        missing = [piece for piece in wanted if piece not in vectors]
+        fresh = self.store.sentence_vectors([piece for piece in wanted if piece not in vectors])
+        missing = [piece for piece in wanted if piece not in vectors and piece not in fresh]
         if missing:
-            vectors.update(zip(missing, self.embedder.embed_passages([wanted[p] for p in missing])))
-        self._remember(self._sentences, {wanted[piece]: v for piece, v in vectors.items()}, SENTENCE_CACHE)
+            fresh.update(zip(missing, self.embedder.embed_passages([wanted[p] for p in missing])))
+        self._remember(self._sentences, {wanted[piece]: v for piece, v in fresh.items()}, SENTENCE_CACHE)
+        vectors.update(fresh)
         query = self._recall(self._searched, {question: question}).get(question)
         if query is None:
             query = self.query_vector(question)

@@ -24,7 +24,7 @@ from .headings import heading_free_text
 from .lexical import sync_lexical
 from .parsing import DocumentError, discover, read_document
 from .schema import Chunk, ParsedDocument
-from .sentences import split_sentences
+from .sentences import split_with_text
 from .store import SENTENCES_SUFFIX, DamagedIndexError, Store, StoreError, exclusive_index, move_aside
 
 OPENINGS = "heading-free-2+sentences-1"
@@ -197,8 +197,8 @@ def sentence_texts(chunks: Sequence[Chunk]) -> dict[tuple[int, int], str]:
     """
     spans: dict[tuple[int, int], str] = {}
     for chunk in chunks:
-        for start, end in split_sentences(chunk.text, offset=chunk.start):
-            spans.setdefault((start, end), chunk.text[start - chunk.start : end - chunk.start])
+        for span, text in split_with_text(chunk.text, chunk.start):
+            spans.setdefault(span, text)
     return spans
 
 

@@ -118,6 +118,11 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return [(s + offset, e + offset) for s, e in spans]
 
 
+def split_with_text(text: str, offset: int = 0) -> list[tuple[tuple[int, int], str]]:
+    """``split_sentences`` with each sentence's text beside its span."""
+    return [((s, e), text[s - offset : e - offset]) for s, e in split_sentences(text, offset)]
+
+
 def _blocks(text: str) -> list[tuple[int, int]]:
     """Paragraphs, list items and lines that already end a sentence."""
     blocks: list[tuple[int, int]] = []
