@@ -25,7 +25,15 @@ from .lexical import sync_lexical
 from .parsing import DocumentError, discover, read_document
 from .schema import Chunk, ParsedDocument
 from .sentences import split_with_text
-from .store import SENTENCES_SUFFIX, DamagedIndexError, Store, StoreError, exclusive_index, move_aside
+from .store import (
+    DOCUMENTS_SUFFIX,
+    SENTENCES_SUFFIX,
+    DamagedIndexError,
+    Store,
+    StoreError,
+    exclusive_index,
+    move_aside,
+)
 
 OPENINGS = "heading-free-2+sentences-1"
 """Stamped on an index whose opening chunks carry a heading-free vector and whose sentences have vectors;
@@ -223,7 +231,7 @@ def _open_for_rebuild(settings: Settings, log: Callable[[str], None]) -> Store:
 
 
 def _reset(store: Store, settings: Settings) -> Store:
-    names = ("", SENTENCES_SUFFIX, "-documents")
+    names = ("", SENTENCES_SUFFIX, DOCUMENTS_SUFFIX)
     for name in (settings.collection + suffix for suffix in names):
         try:
             store.client.delete_collection(name)

@@ -1,6 +1,6 @@
-"""The Chroma store: chunk vectors plus one record per document.
+"""The Chroma store: chunk vectors, sentence vectors and one record per document.
 
-Two collections live side by side:
+Three collections live side by side:
 
 * ``<name>`` holds one entry per chunk (our own embeddings, cosine space) with
   the metadata that filters need;
@@ -49,6 +49,7 @@ CHROMA_REQUEST_TIMEOUT = 120.0
 SERVE_LOCK = "serve.lock"
 DAMAGED_SUFFIX = ".damaged"
 SENTENCES_SUFFIX = "-sentences"
+DOCUMENTS_SUFFIX = "-documents"
 
 Span = tuple[str, int, int]
 """A sentence's document id, start and end (characters from the document's start)."""
@@ -298,7 +299,7 @@ class Store:
                 settings.collection + SENTENCES_SUFFIX, embedding_function=None
             )
             self.docs = self.client.get_or_create_collection(
-                settings.collection + "-documents", embedding_function=None
+                settings.collection + DOCUMENTS_SUFFIX, embedding_function=None
             )
         except Exception as exc:
             if settings.chroma_url:
@@ -340,7 +341,7 @@ class Store:
         if fresh.id != self.chunks.id:
             try:
                 self.docs = self.client.get_collection(
-                    self.settings.collection + "-documents", embedding_function=None
+                    self.settings.collection + DOCUMENTS_SUFFIX, embedding_function=None
                 )
                 self.sentences = self.client.get_collection(
                     self.settings.collection + SENTENCES_SUFFIX, embedding_function=None
