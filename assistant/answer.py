@@ -21,8 +21,9 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
-from .questions import asks_for_one_fact, asks_for_questions
+from .questions import asks_for_one_fact, asks_for_questions, attributions
 from .quotes import (
+    ATTRIBUTED_WEIGHT,
     FACTOID_SENTENCES,
     MAX_PER_PASSAGE,
     MAX_SENTENCES,
@@ -256,18 +257,34 @@ def question_terms(engine: Engine, question: str) -> TermGroups:
 
     A group weighs as much as its rarest member that the records contain. A
     term counts once ("December" and its Swedish "december" are one term).
+    Terms named only where the question says whose word it wants ("according
+    to Morgan Johansson's April 2008 interpellation") weigh ``ATTRIBUTED_WEIGHT``
+    as much: retrieval has used them to find the record, and every sentence of
+    that record matches them equally, or the record's opening best.
     """
     vocabulary = engine.lexical.vocabulary
     english = lang.detect(question, default="sv") == "en"
-    own_words = without_english_stopwords(question) if english else question
-    groups = [[term] for term in analyze(own_words, vocabulary)]
-    if english:
-        table = load_terms(engine.settings.terms)
-        groups += [analyze(" ".join(alts), vocabulary) for alts in expand_groups(question, table)]
-    unique = dict.fromkeys(frozenset(g) for g in groups)
+    table = load_terms(engine.settings.terms) if english else None
+    unique = dict.fromkeys(frozenset(g) for g in _term_groups(question, vocabulary, table) if g)
     idf = engine.lexical.idf({t for group in unique for t in group})
-    weighted = [(g, max((idf[t] for t in g), default=0.0)) for g in unique if g]
+    focus = question
+    for phrase in attributions(question):
+        focus = focus.replace(phrase, " ")
+    asked = {t for group in _term_groups(focus, vocabulary, table) for t in group}
+    weighted = [
+        (g, max((idf[t] for t in g), default=0.0) * (1.0 if g & asked else ATTRIBUTED_WEIGHT)) for g in unique
+    ]
     return [(g, w) for g, w in weighted if w > 0]
+
+
+def _term_groups(
+    text: str, vocabulary: frozenset[str], table: dict[str, list[str]] | None
+) -> list[list[str]]:
+    """Each index term of ``text``; for an English question (``table`` given), its phrases' Swedish ones."""
+    if table is None:
+        return [[term] for term in analyze(text, vocabulary)]
+    groups = [[term] for term in analyze(without_english_stopwords(text), vocabulary)]
+    return groups + [analyze(" ".join(alts), vocabulary) for alts in expand_groups(text, table)]
 
 
 def composer(engine: Engine) -> Callable[[Engine, str, Sequence[Hit]], Iterator[str | Answer]]:

@@ -223,6 +223,23 @@ def question_parts(question: str) -> list[str]:
     return parts
 
 
+_ATTRIBUTION = re.compile(
+    r"\b(?:according to|as argued by|enligt(?!\s+(?:lex\b|\w*lag(?:en)?\b|LSS\b|SoL\b|LVU\b|LVM\b|§|\d)))"
+    r"[^,?]*",
+    re.IGNORECASE,
+)
+
+
+def attributions(question: str) -> list[str]:
+    """The phrases saying whose word the question asks for ("according to Morgan Johansson's interpellation").
+
+    They choose the record, not the sentence in it that answers. Swedish
+    "enligt" before a law ("enligt lex Sarah", "enligt socialtjänstlagen")
+    says what the question is about, so it does not count.
+    """
+    return [m.group(0) for m in _ATTRIBUTION.finditer(question)]
+
+
 def asks_only_for_figures(question: str) -> bool:
     """Every part asks how many, how much or what share ("how many left, and how many were girls?").
 

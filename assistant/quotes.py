@@ -55,6 +55,7 @@ NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or 
 FIGURE_BONUS = 0.01  # added to a statement giving a figure of the kind and year the question asks for
 PEOPLE_BONUS = 0.02  # asked who, added to a sentence naming its record's author or addressee
 QUESTION_PENALTY = 0.1
+ATTRIBUTED_WEIGHT = 0.25  # of a term named only in "according to …" / "enligt …" (eval/README)
 CLOSENESS_WEIGHT = {"en": 0.35, "sv": 0.1}  # times a sentence's own cosine to the question (eval/README)
 BARE_LEAD_IN_WORDS = 5  # a lead-in ending in a colon with fewer words announces, and says nothing
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from itertools import pairwise
 
@@ -10,7 +11,7 @@ import pytest
 
 import assistant.engine as engine_module
 from assistant.abstention import MONEY_WINDOW, _replies, evidence_gap, missing_terms
-from assistant.answer import compose, question_terms
+from assistant.answer import answer, compose, question_terms
 from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
@@ -27,6 +28,7 @@ from assistant.questions import (
     asks_for_questions,
     asks_for_result,
     asks_only_for_figures,
+    attributions,
     figure_fits,
     has_several_parts,
     speaks_of_future,
@@ -36,6 +38,7 @@ from assistant.questions import (
 )
 from assistant.quotes import (
     ASKERS_PENALTY,
+    ATTRIBUTED_WEIGHT,
     CLOSENESS_WEIGHT,
     FIGURE_BONUS,
     NOVELTY_FREE,
@@ -61,7 +64,7 @@ from assistant.quotes import (
 )
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
 
-from .conftest import ANSWER_DOC
+from .conftest import ANSWER_DOC, RIKSDAGEN
 
 
 def assert_citations_resolve(engine: Engine, answer: Answer) -> None:
@@ -282,6 +285,59 @@ def test_english_function_words_are_not_search_terms(bundled_engine) -> None:
     }
     assert not terms & {"the", "what", "is", "for"}
     assert "plan" in terms
+
+
+def test_an_attribution_is_whose_word_the_question_wants() -> None:
+    """ "according to …" and "enligt …" up to the next comma or the end; "enligt" a law is the subject."""
+    cases = {
+        "How many were criticised, according to Morgan Johansson's 2008 interpellation?": [
+            "according to Morgan Johansson's 2008 interpellation"
+        ],
+        "According to the Novus poll Jens Holm cited, what share wanted to leave?": [
+            "According to the Novus poll Jens Holm cited"
+        ],
+        "Hur mycket användes 2022 enligt Nadja Awads interpellation, och varför inte allt?": [
+            "enligt Nadja Awads interpellation"
+        ],
+        "Hur många kommuner anmälde enligt lex Sarah, enligt Uppdrag gransknings genomgång?": [
+            "enligt Uppdrag gransknings genomgång"
+        ],
+        "Vilka insatser ges enligt socialtjänstlagen och enligt LSS?": [],
+        "Hur många socialsekreterare slutade 2024?": [],
+    }
+    for question, expected in cases.items():
+        assert attributions(question) == expected, question
+
+
+def test_terms_named_only_in_an_attribution_weigh_less(bundled_engine) -> None:
+    """The name chose the record; within it, the sentence holding the asked-about terms should win."""
+    plain = dict(question_terms(bundled_engine, "Hur många socialsekreterare slutade 2024?"))
+    question = "Hur många socialsekreterare slutade 2024, enligt Bodil Wennerbrandt Sevastik?"
+    attributed = dict(question_terms(bundled_engine, question))
+    slutade = frozenset({"slut"})  # the index's Swedish stem
+    assert attributed[slutade] == pytest.approx(plain[slutade])  # asked about: full weight
+    name = frozenset({"wennerbrand"})
+    idf = bundled_engine.lexical.idf(set(name))
+    assert attributed[name] == pytest.approx(ATTRIBUTED_WEIGHT * max(idf[t] for t in name))
+
+
+def test_an_attribution_does_not_pull_its_words_sentence_into_the_answer(tmp_path, make_settings) -> None:
+    """Fresh-set f12: "enligt Ulf Nilssons (fp) interpellation om lärarbehörighet" drew a sentence on
+    teachers' competence ("lärarkompetensen") beside the one giving the association's reason."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    shutil.copy(RIKSDAGEN / "ip_2002-03_0192.txt", documents)
+    settings = make_settings(documents)
+    ingest(settings, progress=False)
+    question = (
+        "Varför kritiserade Svenska kommunförbundet de så kallade Wärnerssonpengarna, "
+        "enligt Ulf Nilssons (fp) interpellation om lärarbehörighet?"
+    )
+    result = answer(Engine.open(settings), question)
+    assert not result.abstained
+    quotes = [c.quote for c in result.citations]
+    assert any("kritiserar Wärnerssonpengarna, eftersom" in q for q in quotes), quotes
+    assert not any("forskningsöversikt" in q for q in quotes), quotes
 
 
 def test_a_question_term_counts_once_and_a_possessive_leaves_no_s(bundled_engine) -> None:
