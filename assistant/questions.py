@@ -253,6 +253,23 @@ def asks_only_for_people(question: str) -> bool:
     return all(asks_for_people(part) or asks_for_authors(part) for part in question_parts(question))
 
 
+_RECORD = re.compile(
+    r"\b(?:interpellation(?:en)?|skrivelse(?:n)?|motion(?:en)?|letter|svaret|answer)\b", re.IGNORECASE
+)
+_RECORDS = re.compile(
+    r"\b(?:interpellations|interpellationerna|skrivelserna|letters|records|handlingarna|these|dessa)\b",
+    re.IGNORECASE,
+)
+
+
+def names_one_record(question: str) -> bool:
+    """The question is about one record ("Who wrote the 2001 interpellation on women's health?").
+
+    Not "the Kumla interpellation and Clara Lindblom's", nor "which of these records".
+    """
+    return len(_RECORD.findall(question)) == 1 and not _RECORDS.search(question)
+
+
 def has_several_parts(question: str) -> bool:
     """A question in two parts ("compared with", "and why?") is answered from more than one place."""
     return len(question_parts(question)) > 1 or bool(_COMPARISON.search(question))

@@ -27,6 +27,7 @@ from .questions import (
     asks_what_was_done,
     figure_fits,
     has_several_parts,
+    names_one_record,
     states_quantity,
     years_in,
 )
@@ -458,7 +459,13 @@ def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     """
     if not asks_only_for_people(question):
         return chosen
-    return [s for s in chosen if names_someone(s.text, s.hit.chunk, question)] or chosen
+    naming = [s for s in chosen if names_someone(s.text, s.hit.chunk, question)] or chosen
+    if not names_one_record(question) or len(naming) < 2:
+        return naming
+    # about one record, the other records' headings name other people: "Who wrote the 2001
+    # interpellation on women's health and work?" drew two more interpellations' headings
+    matter = _matter(max(naming, key=lambda s: s.relevance).hit)
+    return [s for s in naming if _matter(s.hit) == matter]
 
 
 _PARTY_TAG = re.compile(r"\((?:S|M|V|C|L|KD|MP|SD|FP)\)")

@@ -31,6 +31,7 @@ from assistant.questions import (
     attributions,
     figure_fits,
     has_several_parts,
+    names_one_record,
     speaks_of_future,
     states_date,
     states_quantity,
@@ -751,6 +752,28 @@ def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_
     # "and why?" is answered by a sentence naming no one; so is a question naming no one at all
     assert people_only([title, signed], "Vem debatterade, och varför?") == [title, signed]
     assert people_only([role, title], "Vilka borgarråd var ansvariga?") == [role, title]
+
+
+def test_asked_who_wrote_one_record_the_answer_names_only_that_records_people() -> None:
+    """Who-set w07: other interpellations' headings near the top name other people."""
+    asked = "Who wrote the 2001 interpellation on women's health and work, and to which minister?"
+    assert names_one_record(asked)
+    assert names_one_record("Vem skrev interpellationen om friårsreformen till Mona Sahlin 2002?")
+    assert not names_one_record(
+        "Who were the Kumla interpellation and Clara Lindblom's interpellation addressed to?"
+    )
+    assert not names_one_record("Which of these records were written by Left Party politicians?")
+    assert not names_one_record("Who asked Morgan Johansson about investigations in 2003?")  # no record named
+
+    def heading(number: str, who: str, relevance: float) -> Sentence:
+        meta = DocumentMetadata(title="T", kind="interpellation", dnr=f"Interpellation {number}")
+        text = f"Interpellation {number} av {who} till statsrådet Ingela Thalén"
+        return _sentence(text, doc=f"ip_{number[-3:]}.txt", meta=meta, relevance=relevance)
+
+    right = heading("2000/01:312", "Sven-Erik Sjöstrand (v)", 0.898)
+    other = heading("2001/02:353", "Ulla-Britt Hagström (kd)", 0.892)
+    assert people_only([right, other], asked) == [right]
+    assert people_only([right, other], "Who wrote about women's health and work?") == [right, other]
 
 
 def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) -> None:
