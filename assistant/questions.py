@@ -225,7 +225,7 @@ def question_parts(question: str) -> list[str]:
 
 _ATTRIBUTION = re.compile(
     r"\b(?:according to|as argued by|enligt(?!\s+(?:lex\b|\w*lag(?:en)?\b|LSS\b|SoL\b|LVU\b|LVM\b|§|\d)))"
-    r"[^,?]*",
+    r"(?:(?!\s(?:and|och)\s+" + _ASKING_WORD + r")[^,?])*",  # up to the next comma or part of the question
     re.IGNORECASE,
 )
 

@@ -303,6 +303,7 @@ def test_an_attribution_is_whose_word_the_question_wants() -> None:
         "Hur många kommuner anmälde enligt lex Sarah, enligt Uppdrag gransknings genomgång?": [
             "enligt Uppdrag gransknings genomgång"
         ],
+        "What did it cost according to the minister and why was it cut?": ["according to the minister"],
         "Vilka insatser ges enligt socialtjänstlagen och enligt LSS?": [],
         "Hur många socialsekreterare slutade 2024?": [],
     }
