@@ -225,7 +225,7 @@ def question_parts(question: str) -> list[str]:
 
 _ATTRIBUTION = re.compile(
     r"\b(?:according to|as argued by|enligt(?!\s+(?:lex\b|\w*lag(?:en)?\b|LSS\b|SoL\b|LVU\b|LVM\b|§|\d)))"
-    r"(?:(?!\s(?:and|och)\s+" + _ASKING_WORD + r")[^,?])*",  # up to the next comma or part of the question
+    r"(?:(?!" + _NEXT_PART.pattern + r")[^,?])*",  # to a comma, "?" or the next part
     re.IGNORECASE,
 )
 
@@ -237,7 +237,7 @@ def attributions(question: str) -> list[str]:
     "enligt" before a law ("enligt lex Sarah", "enligt socialtjänstlagen")
     says what the question is about, so it does not count.
     """
-    return [m.group(0) for m in _ATTRIBUTION.finditer(question)]
+    return [m.group(0).rstrip() for m in _ATTRIBUTION.finditer(question)]
 
 
 def asks_only_for_figures(question: str) -> bool:
