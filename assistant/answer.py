@@ -265,12 +265,14 @@ def question_terms(engine: Engine, question: str) -> TermGroups:
     vocabulary = engine.lexical.vocabulary
     english = lang.detect(question, default="sv") == "en"
     table = load_terms(engine.settings.terms) if english else None
-    unique = dict.fromkeys(frozenset(g) for g in _term_groups(question, vocabulary, table) if g)
+    groups = _term_groups(question, vocabulary, table)
+    unique = dict.fromkeys(frozenset(g) for g in groups if g)
     idf = engine.lexical.idf({t for group in unique for t in group})
     focus = question
     for phrase in attributions(question):
         focus = focus.replace(phrase, " ")
-    asked = {t for group in _term_groups(focus, vocabulary, table) for t in group}
+    focus_groups = groups if focus == question else _term_groups(focus, vocabulary, table)
+    asked = {t for group in focus_groups for t in group}
     weighted = [
         (g, max((idf[t] for t in g), default=0.0) * (1.0 if g & asked else ATTRIBUTED_WEIGHT)) for g in unique
     ]
