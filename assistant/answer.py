@@ -21,7 +21,7 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
-from .questions import asks_for_one_fact, asks_for_questions, attributions
+from .questions import asks_for_one_fact, asks_for_questions, attributions, without_how_many
 from .quotes import (
     ATTRIBUTED_WEIGHT,
     FACTOID_SENTENCES,
@@ -283,6 +283,7 @@ def _term_groups(
     text: str, vocabulary: frozenset[str], table: dict[str, list[str]] | None
 ) -> list[list[str]]:
     """Each index term of ``text``; for an English question (``table`` given), its phrases' Swedish ones."""
+    text = without_how_many(text)
     if table is None:
         return [[term] for term in analyze(text, vocabulary)]
     groups = [[term] for term in analyze(without_english_stopwords(text), vocabulary)]

@@ -240,6 +240,19 @@ def attributions(question: str) -> list[str]:
     return [m.group(0).rstrip() for m in _ATTRIBUTION.finditer(question)]
 
 
+_HOW_MANY = re.compile(r"\b(?:hur (?:många|mycket)|how (?:many|much))\b", re.IGNORECASE)
+
+
+def without_how_many(question: str) -> str:
+    """The question less its "hur många" / "how much": words that ask for a figure, not what is counted.
+
+    "många" is an index term, so in "Hur många socialsekreterare slutade 2024?"
+    it counted as a term the answer should hold, beside "slutade"; the
+    sentence giving the figure never says "många".
+    """
+    return _HOW_MANY.sub(" ", question)
+
+
 def asks_only_for_figures(question: str) -> bool:
     """Every part asks how many, how much or what share ("how many left, and how many were girls?").
 

@@ -36,6 +36,7 @@ from assistant.questions import (
     states_date,
     states_quantity,
     wants_answer,
+    without_how_many,
 )
 from assistant.quotes import (
     ASKERS_PENALTY,
@@ -321,6 +322,21 @@ def test_terms_named_only_in_an_attribution_weigh_less(bundled_engine) -> None:
     name = frozenset({"wennerbrand"})
     idf = bundled_engine.lexical.idf(set(name))
     assert attributed[name] == pytest.approx(ATTRIBUTED_WEIGHT * max(idf[t] for t in name))
+
+
+def test_how_many_is_no_term_the_answer_must_hold(bundled_engine) -> None:
+    """ "många" is an index term that outweighed "slutade"; it drew the lead-in "Om det är 25 stycken …"."""
+    assert " ".join(without_how_many("Hur många slutade, och how much did it cost?").split()) == (
+        "slutade, och did it cost?"
+    )
+    terms = {
+        t
+        for group, _ in question_terms(bundled_engine, "Hur många socialsekreterare slutade 2024?")
+        for t in group
+    }
+    assert "slut" in terms and "mång" not in terms
+    result = bundled_engine.answer("Hur många socialsekreterare slutade 2024?")
+    assert result.citations[0].quote.startswith("Det är 21 socialsekreterare som slutat"), result.citations
 
 
 def test_an_attribution_does_not_pull_its_words_sentence_into_the_answer(tmp_path, make_settings) -> None:
