@@ -32,6 +32,7 @@ UNANSWERABLE_RIKSDAGEN = REPO / "eval" / "unanswerable-riksdagen.jsonl"
 WHO_RIKSDAGEN = REPO / "eval" / "who-riksdagen.jsonl"
 FRESH_RIKSDAGEN = REPO / "eval" / "fresh-riksdagen.jsonl"
 BLIND_RIKSDAGEN = REPO / "eval" / "blind-riksdagen.jsonl"
+ENGLISH_RIKSDAGEN = REPO / "eval" / "english-riksdagen.jsonl"
 
 
 def needs_riksdagen(test):  # type: ignore[no-untyped-def]
@@ -158,6 +159,20 @@ def test_the_blind_sets_cite_files_no_other_set_cites(
         cited = {s.document for q in questions for s in q.sources}
         assert not used & cited, path.name
         used |= cited
+
+
+@needs_riksdagen
+def test_the_english_set_asks_in_english_about_files_no_other_set_cites(
+    riksdagen: list[GoldQuestion],
+) -> None:
+    """24 English questions written blind: the check on what English questions get from the term list."""
+    questions = load_gold(ENGLISH_RIKSDAGEN, RIKSDAGEN)
+    _assert_shape(questions, RIKSDAGEN)
+    assert len(questions) == 24 and all(q.answerable and q.language == "en" for q in questions)
+    sets = (GOLD_HOLDOUT, WHO_RIKSDAGEN, FRESH_RIKSDAGEN, BLIND_RIKSDAGEN)
+    others = [riksdagen, *(load_gold(path, RIKSDAGEN) for path in sets)]
+    used = {s.document for qs in others for q in qs for s in q.sources}
+    assert not used & {s.document for q in questions for s in q.sources}
 
 
 @needs_riksdagen
