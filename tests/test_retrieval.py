@@ -51,6 +51,13 @@ def test_english_questions_beyond_turnover_get_swedish_terms_too() -> None:
     assert "asylsökande" in expand("How many asylum seekers were children?")
 
 
+def test_english_questions_reach_the_records_general_vocabulary() -> None:
+    """Words of any social-policy question, not only of the records on turnover (eval/english-riksdagen)."""
+    terms = set(expand("What ideas did she propose for jobseekers on the labour market, and what evidence?"))
+    assert {"idé", "föreslog", "arbetssökande", "arbetsmarknaden", "forskning"} <= terms
+    assert "sjukpenning" in expand("Why did sickness benefit costs rise?")
+
+
 def test_term_list_lines_are_validated() -> None:
     table = parse_terms("# comment\nsocial workers\tsocialsekreterare, socionom\n")
     assert table == {"social worker": ["socialsekreterare", "socionom"]}
