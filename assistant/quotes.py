@@ -220,7 +220,7 @@ def candidate_sentences(
                     text = _span_text(chunk, s, e)
                 if wants_figure and figure_fits(text, question, chunk.metadata.date[:4], chunk.text):
                     relevance += FIGURE_BONUS
-            if wants_people and names_its_people(text, chunk):
+            if wants_people and names_its_people(text, chunk, question):
                 relevance += PEOPLE_BONUS
             heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text)
             if heading and not wants_people:
@@ -299,15 +299,16 @@ def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bo
     return following is not None and following.endswith("?")
 
 
-def names_its_people(text: str, chunk: Chunk) -> bool:
-    """The sentence names its record's author or addressee (by surname): "… Bodil Wennerbrandt Sevastik".
+def names_its_people(text: str, chunk: Chunk, question: str = "") -> bool:
+    """The sentence names its record's author or addressee: "… Bodil Wennerbrandt Sevastik".
 
     Asked who answered, the signature is the answer and the heading above it,
     which holds more of the question's words, is not. The surname suffices in
     a sentence of a passage already chosen, and survives a line break inside
     the name (retrieval's ``boost_authors`` wants the full name in a passage).
+    An office ("ansvarigt borgarråd") counts as ``_names`` says.
     """
-    return any(name.split()[-1] in text for name in chunk.metadata.people)
+    return any(_names(person, text, question) for person in chunk.metadata.people)
 
 
 def _bare_lead_in(text: str) -> bool:

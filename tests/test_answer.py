@@ -57,6 +57,7 @@ from assistant.quotes import (
     gives_figure,
     is_heading,
     key_terms,
+    names_its_people,
     names_someone,
     novel_only,
     passage_yardstick,
@@ -766,6 +767,9 @@ def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_
     assert not names_someone(finance.text, finance.hit.chunk, "Who answered the interpellation?")
     assert names_someone(finance.text, finance.hit.chunk, "Vilka borgarråd var ansvariga?")
     assert names_someone(addressed.text, addressed.hit.chunk, "Who was it addressed to?")
+    # the bonus for naming the record's own people reads an office the same way
+    assert not names_its_people(finance.text, finance.hit.chunk, "Who answered the interpellation?")
+    assert names_its_people(addressed.text, addressed.hit.chunk, "Who was it addressed to?")
     # "and why?" is answered by a sentence naming no one; so is a question naming no one at all
     assert people_only([title, signed], "Vem debatterade, och varför?") == [title, signed]
     assert people_only([role, title], "Vilka borgarråd var ansvariga?") == [role, title]
