@@ -299,7 +299,7 @@ def _leads_to_question(chunk: Chunk, spans: list[tuple[int, int]], i: int) -> bo
     return following is not None and following.endswith("?")
 
 
-def names_its_people(text: str, chunk: Chunk, question: str = "") -> bool:
+def names_its_people(text: str, chunk: Chunk, question: str) -> bool:
     """The sentence names its record's author or addressee: "… Bodil Wennerbrandt Sevastik".
 
     Asked who answered, the signature is the answer and the heading above it,
