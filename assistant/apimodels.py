@@ -13,13 +13,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .schema import Filters
+from .config import MAX_K
+from .schema import DATE_PATTERN, Filters, date_bounds
 
 MAX_QUESTION = 2000
-MAX_K = 50
 MAX_FILTER_VALUE = 200
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
-DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
 
 FilterValue = Annotated[str | None, Field(default=None, max_length=MAX_FILTER_VALUE, strict=True)]
 DateValue = Annotated[
@@ -43,20 +42,13 @@ class FiltersIn(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> FiltersIn:
-        if self.since and self.until and _date_key(self.since, low=True) > _date_key(self.until, low=False):
+        if self.since and self.until and date_bounds(self.since)[0] > date_bounds(self.until)[1]:
             raise ValueError(f"until ({self.until}) is before since ({self.since})")
         return self
 
     def to_filters(self) -> Filters:
         values = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in self.model_dump().items()}
         return Filters(**values)
-
-
-def _date_key(value: str, *, low: bool) -> str:
-    """A partial date widened to the first (or last) day it covers, so "2024" <= "2024-05" holds."""
-    parts = value.split("-")
-    fill = ["01", "01"] if low else ["12", "31"]
-    return "-".join(parts + fill[len(parts) - 1 :])
 
 
 class AskRequest(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, for_folders
-from .schema import Answer, Filters
+from .config import MAX_K, RETRIEVAL_MODES, Settings, for_folders
+from .schema import DATE_PATTERN, Answer, Filters, date_bounds
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -58,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with cited passages")
     _common(p)
     p.add_argument("question")
-    p.add_argument("--k", type=int, help="passages to retrieve")
-    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), help="retrieval mode")
+    p.add_argument("--k", type=passages, help=f"passages to retrieve (1-{MAX_K})")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     _filters(p)
     p.set_defaults(handler=cmd_ask)
@@ -67,10 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate against a gold question set")
     _common(p)
     p.add_argument("--gold", type=Path, help="gold JSON Lines file (default: eval/gold.jsonl)")
-    p.add_argument("--k", type=int, help="passages to retrieve (COUNCIL_QA_K), as `ask` and `serve` do")
+    p.add_argument(
+        "--k", type=passages, help=f"passages to retrieve (1-{MAX_K}; COUNCIL_QA_K), as `ask` and `serve` do"
+    )
     p.add_argument("--json", type=Path, dest="json_out", help="write per-question results here")
     p.add_argument("--report", type=Path, help="write a Markdown report (and a PNG chart beside it)")
-    p.add_argument("--compare", help="comma-separated retrieval modes to run side by side")
+    modes = ", ".join(RETRIEVAL_MODES)
+    p.add_argument("--compare", help=f"comma-separated retrieval modes to run side by side ({modes})")
     p.add_argument("--fail-under", nargs="*", default=[], metavar="METRIC=VALUE")
     p.set_defaults(handler=cmd_eval)
 
@@ -105,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--unhelpful", action="store_const", const=False, dest="helpful")
     e.set_defaults(handler=cmd_feedback_export)
     return parser
+
+
+def passages(value: str) -> int:
+    """``--k``: a whole number of passages the engine accepts, refused before any model loads."""
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(f"{k} is out of range: use 1 to {MAX_K}")
+    return k
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -142,15 +157,11 @@ def parse_filters(where: Sequence[str], since: str | None, until: str | None) ->
             )
         values[name] = value.strip()
     for flag, value in (("--since", since), ("--until", until)):
-        if value and not _is_partial_date(value):
+        if value and not re.fullmatch(DATE_PATTERN, value):
             raise UsageError(f"{flag} {value!r}: expected a date as YYYY, YYYY-MM or YYYY-MM-DD")
+    if since and until and date_bounds(since)[0] > date_bounds(until)[1]:
+        raise UsageError(f"--until {until!r} is before --since {since!r}: no record could match")
     return Filters(since=since, until=until, **values)
-
-
-def _is_partial_date(value: str) -> bool:
-    import re
-
-    return re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) is not None
 
 
 # -- commands --------------------------------------------------------------------------
@@ -169,9 +180,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .engine import Engine
 
+    question = args.question.strip()
+    if not question:
+        raise UsageError('the question is empty: ask one, e.g. council-qa ask "Hur många slutade 2024?"')
     filters = parse_filters(args.where, args.since, args.until)
     engine = Engine.open(settings_from(args))
-    result = engine.answer(args.question, k=args.k, filters=engine.normalize_filters(filters), mode=args.mode)
+    result = engine.answer(question, k=args.k, filters=engine.normalize_filters(filters), mode=args.mode)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -14,6 +14,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+MAX_K = 50  # passages per question; the HTTP API refuses more, and so do the CLI and the environment
+RETRIEVAL_MODES = ("hybrid", "dense", "lexical")
+FUSIONS = ("cc", "rrf")
+LLM_MODES = ("off", "openai", "ollama")
+
 
 def _project_dir(name: str) -> Path:
     """The project's own folder when running from a checkout, else one in the current directory."""
@@ -288,6 +293,11 @@ class Settings:
         },
     )
 
+    def __post_init__(self) -> None:
+        problems = settings_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read ``COUNCIL_QA_*`` variables; explicit ``overrides`` (e.g. CLI flags) win when not None."""
@@ -301,6 +311,52 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given) if given else settings
+
+
+# What the numeric and enumerated settings accept. Checked whenever settings are made, so a typo in
+# the environment (COUNCIL_QA_K=0, COUNCIL_QA_MODE=hybird) stops the command at once, naming the
+# variable, instead of answering every question quietly wrong or failing on the first request.
+_RANGES: dict[str, tuple[float, float]] = {
+    "chroma_timeout": (0.1, 600),
+    "chunk_tokens": (16, 8192),
+    "chunk_overlap": (0, 8191),
+    "k": (1, MAX_K),
+    "candidates": (1, 10_000),
+    "lexical_boost": (0, 1),
+    "year_boost": (0, 1),
+    "heading_weight": (0, 1),
+    "author_boost": (0, 1),
+    "dense_weight": (0, 100),
+    "lexical_weight": (0, 100),
+    "lexical_weight_en": (0, 100),
+    "rrf_k": (1, 10_000),
+    "llm_timeout": (0.1, 3600),
+    "llm_min_support": (-1, 1),
+    "workers": (0, 256),
+    "batch_size": (1, 4096),
+    "threads": (0, 1024),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": RETRIEVAL_MODES,
+    "fusion": FUSIONS,
+    "llm": (*LLM_MODES, ""),
+}
+
+
+def settings_problems(settings: Settings) -> list[str]:
+    """Each setting outside what it accepts, as 'COUNCIL_QA_NAME=value: what it must be'."""
+    problems = []
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        name = "COUNCIL_QA_" + f.metadata["env"]
+        if f.name in _RANGES:
+            low, high = _RANGES[f.name]
+            if not low <= value <= high:
+                problems.append(f"{name}={value!r}: must be from {low:g} to {high:g}")
+        elif f.name in _CHOICES and str(value).strip().lower() not in _CHOICES[f.name]:
+            accepted = ", ".join(c for c in _CHOICES[f.name] if c)
+            problems.append(f"{name}={value!r}: must be one of {accepted}")
+    return problems
 
 
 def _coerce(name: str, type_name: object, raw: str) -> object:

@@ -18,12 +18,12 @@ from typing import TypeVar
 import numpy as np
 
 from . import language
-from .config import Settings
+from .config import MAX_K, Settings
 from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
 from .questions import asks_for_authors, asks_for_people, asks_for_questions
-from .retrieve import MODES, FusionParams, search
+from .retrieve import FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
 from .sentences import split_with_text
 from .store import Span, Store, StoreError
@@ -124,9 +124,9 @@ class Engine:
         mode: str | None = None,
     ) -> list[Hit]:
         mode = mode or self.settings.mode
-        if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
-        k = k or self.settings.k
+        k = self.settings.k if k is None else k
+        if not 1 <= k <= MAX_K:
+            raise ValueError(f"k={k}: passages to retrieve must be from 1 to {MAX_K}")
         vector = self.query_vector(question)
         self._remember(self._searched, {question: vector}, SEARCHED_CACHE)
         lexical = self.lexical if mode != "dense" else None
@@ -183,14 +183,17 @@ class Engine:
             fresh.update(zip(missing, self.embedder.embed_passages([wanted[p] for p in missing])))
         self._remember(self._sentences, {wanted[piece]: v for piece, v in fresh.items()}, SENTENCE_CACHE)
         vectors.update(fresh)
-        query = self._recall(self._searched, {question: question}).get(question)
-        if query is None:
-            query = self.query_vector(question)
+        query = self._question_vector(question)
         out: list[float] = []
         for pieces in parts:
             mean = np.sum([vectors[piece] for piece, _ in pieces], axis=0)
             out.append(float(mean @ query / (np.linalg.norm(mean) or 1.0)))
         return out
+
+    def _question_vector(self, question: str) -> np.ndarray:
+        """The vector ``search`` made for the question, or a new one if it has been forgotten."""
+        query = self._recall(self._searched, {question: question}).get(question)
+        return self.query_vector(question) if query is None else query
 
     def _recall(self, memo: OrderedDict[str, np.ndarray], wanted: dict[K, str]) -> dict[K, np.ndarray]:
         """The remembered vectors of ``wanted`` (key -> text), freshly used ones kept longest."""

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import PROJECT_ROOT, Settings
+from .config import PROJECT_ROOT, RETRIEVAL_MODES, Settings
 from .gold import GoldQuestion, load_gold
 from .metrics import (
     SUMMARY_KEYS,
@@ -77,9 +77,9 @@ def evaluate(
     return results
 
 
-def check_thresholds(summary: dict[str, Any], rules: Sequence[str]) -> list[str]:
-    """Human-readable failures for ``--fail-under METRIC=VALUE`` rules."""
-    failures = []
+def parse_thresholds(rules: Sequence[str]) -> list[tuple[str, float]]:
+    """``--fail-under METRIC=VALUE`` rules as (metric, bound), read before the run so a typo costs no run."""
+    thresholds = []
     for rule in rules:
         metric, sep, value = rule.partition("=")
         if not sep or metric not in SUMMARY_KEYS:
@@ -87,13 +87,30 @@ def check_thresholds(summary: dict[str, Any], rules: Sequence[str]) -> list[str]
                 f"--fail-under {rule!r}: expected METRIC=VALUE with METRIC one of {', '.join(SUMMARY_KEYS)}"
             )
         try:
-            bound = float(value)
+            thresholds.append((metric, float(value)))
         except ValueError:
             raise ValueError(f"--fail-under {rule!r}: {value!r} is not a number") from None
+    return thresholds
+
+
+def check_thresholds(summary: dict[str, Any], thresholds: Sequence[tuple[str, float]]) -> list[str]:
+    """Human-readable failures: each metric below its bound (or missing from the run)."""
+    failures = []
+    for metric, bound in thresholds:
         actual = summary.get(metric)
         if actual is None or actual < bound:
             failures.append(f"{metric} = {actual} is below {bound}")
     return failures
+
+
+def retrieval_modes(compare: str | None, default: str) -> list[str]:
+    """The modes to run: ``--compare``'s, with the configured one first if missing; unknown ones refused."""
+    modes = [m.strip() for m in (compare or default).split(",") if m.strip()]
+    unknown = [m for m in modes if m not in RETRIEVAL_MODES]
+    if unknown:
+        known = ", ".join(RETRIEVAL_MODES)
+        raise ValueError(f"--compare {compare!r}: unknown mode {unknown[0]!r}; use {known}")
+    return modes if default in modes else [default, *modes]
 
 
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,15 +119,14 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     from .parsing import read_document
     from .report import format_table, write_report
 
+    thresholds = parse_thresholds(args.fail_under)
+    modes = retrieval_modes(args.compare, settings.mode)
     gold_path = args.gold or DEFAULT_GOLD
     documents = Path(settings.documents)
     questions = load_gold(gold_path, documents, read_text=lambda p: read_document(p, documents).text)
     report = ingest(settings, progress=False)
     print(f"index: {report.summary()}", file=sys.stderr)
     engine = Engine.open(settings, build_if_missing=False)
-    modes = [m.strip() for m in (args.compare or settings.mode).split(",") if m.strip()]
-    if settings.mode not in modes:
-        modes.insert(0, settings.mode)
     started = time.perf_counter()
     k = args.k or settings.k
     results = evaluate(engine, questions, modes, k)
@@ -153,7 +169,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
             settings=run_settings,
         )
         print(f"report: {args.report} (chart {chart})", file=sys.stderr)
-    failures = check_thresholds(summaries[default], args.fail_under)
+    failures = check_thresholds(summaries[default], thresholds)
     for failure in failures:
         print(f"FAIL: {failure}", file=sys.stderr)
     return 1 if failures else 0

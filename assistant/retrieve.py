@@ -15,15 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import FUSIONS, RETRIEVAL_MODES
 from .headings import is_opening
 from .headings import word_set as _word_set
 from .lexical import LexicalIndex
 from .schema import Chunk, Filters, Hit
 from .sentences import is_sign_off
 from .store import Store
-
-MODES = ("hybrid", "dense", "lexical")
-FUSIONS = ("cc", "rrf")
 
 
 @dataclass(frozen=True)
@@ -154,8 +152,8 @@ def search(
     params: FusionParams = FusionParams(),
     lexical_terms: Sequence[str] | None = None,
 ) -> list[Hit]:
-    if mode not in MODES:
-        raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode not in RETRIEVAL_MODES:
+        raise ValueError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
     if params.fusion not in FUSIONS:
         raise ValueError(
             f"COUNCIL_QA_FUSION={params.fusion!r} is not a fusion; use one of {', '.join(FUSIONS)}"

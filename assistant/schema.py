@@ -130,6 +130,28 @@ class Answer:
         }
 
 
+DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
+"""A filter date: YYYY, YYYY-MM or YYYY-MM-DD, with a real month and day (2024-13 is refused)."""
+
+
+def date_bounds(date: str) -> tuple[int, int]:
+    """A partial ISO date as the inclusive range of YYYYMMDD numbers it covers (0, 0 if unknown)."""
+    parts = date.split("-") if date else []
+    try:
+        if len(parts) == 3:
+            n = int("".join(parts))
+            return n, n
+        if len(parts) == 2:
+            base = int(parts[0]) * 10000 + int(parts[1]) * 100
+            return base + 1, base + 31
+        if len(parts) == 1:
+            base = int(parts[0]) * 10000
+            return base + 101, base + 1231
+    except ValueError:
+        pass
+    return 0, 0
+
+
 @dataclass
 class Filters:
     """Restrictions applied inside the store query, before the top k is cut.

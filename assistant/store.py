@@ -37,7 +37,7 @@ from typing import IO, Any
 import numpy as np
 
 from .config import Settings
-from .schema import Chunk, DocumentMetadata, Filters, ParsedDocument
+from .schema import Chunk, DocumentMetadata, Filters, ParsedDocument, date_bounds
 
 log = logging.getLogger(__name__)
 
@@ -697,24 +697,6 @@ class Store:
 
 
 # -- metadata mapping --------------------------------------------------------------
-
-
-def date_bounds(date: str) -> tuple[int, int]:
-    """A partial ISO date as the inclusive range of YYYYMMDD numbers it covers (0, 0 if unknown)."""
-    parts = date.split("-") if date else []
-    try:
-        if len(parts) == 3:
-            n = int("".join(parts))
-            return n, n
-        if len(parts) == 2:
-            base = int(parts[0]) * 10000 + int(parts[1]) * 100
-            return base + 1, base + 31
-        if len(parts) == 1:
-            base = int(parts[0]) * 10000
-            return base + 101, base + 1231
-    except ValueError:
-        pass
-    return 0, 0
 
 
 HEADING_FREE_KEY = "heading_free"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,27 @@ def test_another_documents_folder_gets_its_own_index(tmp_path: Path) -> None:
     assert for_folders(base, tmp_path / "documents", None).index == tmp_path / "index"
     assert for_folders(base, tmp_path / "riksdagen", tmp_path / "mine").index == tmp_path / "mine"
     assert for_folders(base, None, None) == base
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"COUNCIL_QA_K": "0"}, "COUNCIL_QA_K=0: must be from 1 to 50"),
+        ({"COUNCIL_QA_K": "51"}, "COUNCIL_QA_K=51"),
+        ({"COUNCIL_QA_MODE": "hybird"}, "COUNCIL_QA_MODE='hybird': must be one of hybrid, dense, lexical"),
+        ({"COUNCIL_QA_FUSION": "sum"}, "COUNCIL_QA_FUSION"),
+        ({"COUNCIL_QA_BATCH_SIZE": "0"}, "COUNCIL_QA_BATCH_SIZE"),
+        ({"COUNCIL_QA_CHROMA_TIMEOUT": "-1"}, "COUNCIL_QA_CHROMA_TIMEOUT"),
+        ({"COUNCIL_QA_LEXICAL_WEIGHT": "-0.5"}, "COUNCIL_QA_LEXICAL_WEIGHT"),
+    ],
+)
+def test_values_out_of_range_are_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
+    """COUNCIL_QA_K=0 used to fall back to 10 unnoticed; a misspelt mode failed only at the first question."""
+    with pytest.raises(ValueError, match=re.escape(named)):
+        Settings.from_env(env)
+
+
+def test_cli_overrides_are_checked_too() -> None:
+    with pytest.raises(ValueError, match="COUNCIL_QA_K=0"):
+        Settings.from_env({}, k=0)
+    assert Settings.from_env({"COUNCIL_QA_K": "50", "COUNCIL_QA_MODE": "lexical"}).k == 50

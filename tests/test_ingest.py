@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.cli import main
 from assistant.embeddings import get_embedder
 from assistant.engine import Engine
 from assistant.headings import heading_free_text
@@ -285,3 +286,29 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path):
     )
     assert result.returncode == 2
     assert "colour" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["ask", "x", "--k", "0"], "argument --k: 0 is out of range: use 1 to 50"),
+        (["ask", "x", "--k", "many"], "argument --k: 'many' is not a whole number"),
+        (["ask", "x", "--since", "2024-13"], "--since '2024-13': expected a date"),
+        (["ask", "x", "--since", "2025", "--until", "2024-06"], "--until '2024-06' is before --since '2025'"),
+        (["ask", "   "], "the question is empty"),
+        (["eval", "--compare", "vector,bm25"], "--compare 'vector,bm25': unknown mode 'vector'"),
+        (["eval", "--fail-under", "recall=0.8"], "--fail-under 'recall=0.8'"),
+        (["eval", "--k", "500"], "argument --k: 500 is out of range"),
+    ],
+)
+def test_cli_refuses_bad_values_before_touching_the_index(argv, named, tmp_path, capsys):
+    """Each used to run: ``--k 0`` quietly meant 10, ``2024-13`` filtered on a month that does not
+    exist, a blank question drew an answer, and ``--compare vector`` scored every question 0."""
+    index = tmp_path / "index"
+    try:
+        code = main([*argv, "--index", str(index)])
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    assert named in capsys.readouterr().err
+    assert not index.exists(), "refused before the index was opened or built"
