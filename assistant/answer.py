@@ -21,7 +21,13 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
-from .questions import asks_for_one_fact, asks_for_questions, attributions, without_how_many
+from .questions import (
+    asks_for_one_fact,
+    asks_for_people,
+    asks_for_questions,
+    attributions,
+    without_how_many,
+)
 from .quotes import (
     ATTRIBUTED_WEIGHT,
     FACTOID_SENTENCES,
@@ -38,6 +44,7 @@ from .quotes import (
     people_only,
     select_sentences,
     weigh_closeness,
+    without_heading_lift,
 )
 from .schema import Answer, Chunk, Citation, Filters, Hit
 
@@ -102,6 +109,7 @@ def compose(
     term_groups: TermGroups | None = None,
     overlapping: Callable[[Sequence[Chunk]], dict[str, list[Chunk]]] | None = None,
     closeness: Callable[[Sequence[Sentence]], Sequence[float]] | None = None,
+    heading_free: Callable[[Sequence[Hit]], dict[str, float]] | None = None,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``.
 
@@ -122,7 +130,10 @@ def compose(
         term_groups = [(frozenset([term]), 1.0) for term in dict.fromkeys(analyze(question, vocabulary))]
     cut = cut_passages(hits)
     neighbours = overlapping(cut) if overlapping is not None and cut else None
-    candidates = candidate_sentences(hits, term_groups, vocabulary, question, neighbours)
+    scored = hits
+    if heading_free is not None and not asks_for_people(question):  # asked who, the heading answers
+        scored = without_heading_lift(hits, heading_free(hits))
+    candidates = candidate_sentences(scored, term_groups, vocabulary, question, neighbours)
     if closeness is not None and candidates:
         candidates = weigh_closeness(candidates, closeness(candidates), language)
     gap = evidence_gap(question, candidates, vocabulary, term_groups, language)
@@ -245,6 +256,7 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         term_groups=question_terms(engine, question),
         overlapping=engine.store.overlapping_chunks,
         closeness=lambda sentences: engine.sentence_similarities(question, [_span(s) for s in sentences]),
+        heading_free=lambda hits: engine.heading_free_similarities(question, hits),
     )
 
 

@@ -44,6 +44,7 @@ from assistant.quotes import (
     CLOSENESS_WEIGHT,
     FIGURE_BONUS,
     NOVELTY_FREE,
+    OPENING_HEADING_SHARE,
     PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
     UNNAMED_PENALTY,
@@ -64,6 +65,7 @@ from assistant.quotes import (
     people_only,
     select_sentences,
     weigh_closeness,
+    without_heading_lift,
 )
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
 
@@ -357,6 +359,36 @@ def test_an_attribution_does_not_pull_its_words_sentence_into_the_answer(tmp_pat
     quotes = [c.quote for c in result.citations]
     assert any("kritiserar Wärnerssonpengarna, eftersom" in q for q in quotes), quotes
     assert not any("forskningsöversikt" in q for q in quotes), quotes
+
+
+def test_a_record_opening_lends_its_heading_cosine_to_no_sentence() -> None:
+    text = "Interpellation 2003/04:138 av Karin Pilsäter (fp) om löneskillnader\n\nRålönegapet är 20 %."
+    opening = Chunk("ip.txt#0-80", "ip.txt", 0, len(text), text, DocumentMetadata(title="Löneskillnader"))
+    inner = Chunk("ip.txt#80-200", "ip.txt", 80, 200, "x" * 120, DocumentMetadata(title="Löneskillnader"))
+    hits = [Hit(opening, 1.0, similarity=0.86), Hit(inner, 0.9, similarity=0.85), Hit(inner, 0.8)]
+    lowered = without_heading_lift(hits, {"ip.txt#0-80": 0.82, "ip.txt#80-200": 0.9})
+    assert [h.similarity for h in lowered] == [pytest.approx(0.86 - OPENING_HEADING_SHARE * 0.04), 0.85, None]
+    assert hits[0].similarity == 0.86, "the hits themselves are left as they were"
+
+
+def test_the_sentence_that_answers_outranks_a_record_opening_carried_by_its_heading(
+    tmp_path, make_settings
+) -> None:
+    """Fresh set: the first sentence of an interpellation named by its author and subject was quoted on
+    the heading's cosine ("Rålönegapet … har bitit sig fast på bortåt 20 %"), crowding out the sentence
+    giving the explanation asked for."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for name in ("ip_2003-04_0138.txt", "ip_2003-04_0538.txt", "ip_1999-2000_0157.txt"):
+        shutil.copy(RIKSDAGEN / name, documents)
+    settings = make_settings(documents)
+    ingest(settings, progress=False)
+    question = (
+        "What does Karin Pilsäter say is the main explanation of the raw wage gap between women and men?"
+    )
+    result = answer(Engine.open(settings), question)
+    quotes = [c.quote for c in result.citations]
+    assert any(q.startswith("De främsta orsakerna till det stora rålönegapet") for q in quotes), quotes
 
 
 def test_a_question_term_counts_once_and_a_possessive_leaves_no_s(bundled_engine) -> None:
