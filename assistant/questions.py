@@ -396,7 +396,7 @@ _ASKS_FOR_QUESTIONS = re.compile(
     r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
     r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"
     # what the interpellant wanted the minister to do: an interpellation puts it as its questions
-    r"|^\W*(?:what|which)\b.*\bwant(?:s|ed)?\s+the\s+(?:minister|government)\s+to\b"
+    r"|^\W*(?:what|which)\b.*\bwant(?:s|ed)?\s+the\s+(?:[\w-]+\s+){0,3}?(?:minister|government)\s+to\b"
     r"|^\W*(?:vad|vilka|vilken)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b",
     re.IGNORECASE,
 )

@@ -838,6 +838,8 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     # what an interpellant wanted the minister to do is what the interpellation asks
     assert asks_for_questions("Vilka åtgärder ville Hillevi Larsson att statsrådet skulle överväga?")
     assert asks_for_questions("What did she want the minister to consider?")
+    assert asks_for_questions("What did he want the labour market minister to do about inspectors?")
+    assert not asks_for_questions("What did the minister want the board to do?")
     # "question" as a plain noun does not ask for the records' questions
     assert not asks_for_questions(
         "What share of letter carriers had knee trouble, a work-environment question?"
