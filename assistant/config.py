@@ -128,7 +128,7 @@ class Settings:
         },
     )
     heading_weight: float = field(
-        default=0.5,
+        default=1.0,
         metadata={
             "env": "HEADING_WEIGHT",
             "help": "With `cc` fusion: the share of what a record's heading adds to its opening passage's "

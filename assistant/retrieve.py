@@ -37,7 +37,7 @@ class FusionParams:
     lexical_boost: float = 0.02
     cc_question_penalty: float = 0.02  # with cc: subtracted from a passage that only asks
     year_boost: float = 0.02  # with cc: added to passages of documents dated in a year the question names
-    heading_weight: float = 0.5  # with cc: share of what its heading adds to an opening's cosine taken off
+    heading_weight: float = 1.0  # with cc: share of what its heading adds to an opening's cosine taken off
     author_boost: float = 0.0  # with cc, asked who: added to passages naming their record's authors
 
 
