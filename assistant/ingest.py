@@ -35,9 +35,9 @@ from .store import (
     move_aside,
 )
 
-OPENINGS = "heading-free-2+sentences-1"
-"""Stamped on an index whose opening chunks carry a heading-free vector and whose sentences have vectors;
-older ones are indexed again."""
+OPENINGS = "heading-free-3+sentences-1"
+"""Stamped on an index whose opening chunks (of records longer than one passage) carry a heading-free
+vector and whose sentences have vectors; older ones are indexed again."""
 
 
 @dataclass
@@ -180,8 +180,10 @@ def _index_document(
 ) -> None:
     chunks = chunker(doc)
     texts = [embedding_text(c) for c in chunks]
-    # the opening passage once more without its heading: retrieval tells what the heading alone adds
-    openings = {c.chunk_id: text for c in chunks if (text := heading_free_text(c))}
+    # the opening passage once more without its heading: retrieval tells what the heading alone adds.
+    # Not for a record of one passage: it has no passage of its own to yield to, and without its
+    # heading a short motion that answers fell below longer records that only share its subject
+    openings = {c.chunk_id: text for c in chunks if (text := heading_free_text(c))} if len(chunks) > 1 else {}
     sentences = sentence_texts(chunks)
     batch = [*texts, *openings.values(), *sentences.values()]
     t0 = time.perf_counter()

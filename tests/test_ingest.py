@@ -25,7 +25,7 @@ from assistant.store import (
     unpack_vector,
 )
 
-from .conftest import ANSWER_DOC, KUMLA_DOC
+from .conftest import ANSWER_DOC, DOCUMENTS, KUMLA_DOC
 
 
 def chroma_ids(store: Store) -> set[str]:
@@ -312,3 +312,36 @@ def test_cli_refuses_bad_values_before_touching_the_index(argv, named, tmp_path,
     assert code == 2
     assert named in capsys.readouterr().err
     assert not index.exists(), "refused before the index was opened or built"
+
+
+SHORT_MOTION = """---
+title: Motion om arbetsmiljön för socialsekreterare
+kind: motion
+municipality: Kumla
+date: 2025-02-03
+---
+Motion om arbetsmiljön för socialsekreterare i Kumla
+
+Vi föreslår att socialnämnden ser över arbetsmiljön för socialsekreterarna inom barn och unga.
+"""
+
+
+def test_a_record_of_one_passage_keeps_its_heading(tmp_path, make_settings):
+    """Openings are ranked without what their heading adds, so that the passage answering within a
+    record comes first; a record of one passage has no such passage, and without its heading this
+    short motion, which answers, fell from 4th to 19th below the longer interpellation's passages."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / KUMLA_DOC).write_text((DOCUMENTS / KUMLA_DOC).read_text(encoding="utf-8"), encoding="utf-8")
+    (documents / "kumla-motion-arbetsmiljo.txt").write_text(SHORT_MOTION, encoding="utf-8")
+    settings = make_settings(documents)
+    ingest(settings, progress=False)
+    engine = Engine.open(settings)
+    hits = engine.search("Vad föreslås om arbetsmiljön för socialsekreterarna i Kumla?", k=5)
+    motion = [h for h in hits if h.chunk.doc_id == "kumla-motion-arbetsmiljo.txt"]
+    assert motion, [h.chunk.chunk_id for h in hits]
+    question = "Vad föreslås om arbetsmiljön?"
+    assert engine.heading_free_similarities(question, motion) == {}
+    found = engine.search("Vänsterpartiet Kumla interpellation", k=10)
+    kumla_opening = [h for h in found if h.chunk.doc_id == KUMLA_DOC and h.chunk.start < 100]
+    assert engine.heading_free_similarities(question, kumla_opening), "a longer record's opening keeps it"
