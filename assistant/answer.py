@@ -23,7 +23,6 @@ from .i18n import t
 from .lexical import analyze
 from .questions import (
     asks_for_one_fact,
-    asks_for_people,
     asks_for_questions,
     attributions,
     without_how_many,
@@ -110,6 +109,7 @@ def compose(
     overlapping: Callable[[Sequence[Chunk]], dict[str, list[Chunk]]] | None = None,
     closeness: Callable[[Sequence[Sentence]], Sequence[float]] | None = None,
     heading_free: Callable[[Sequence[Hit]], dict[str, float]] | None = None,
+    heading_weight: float = 0.0,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``.
 
@@ -131,8 +131,8 @@ def compose(
     cut = cut_passages(hits)
     neighbours = overlapping(cut) if overlapping is not None and cut else None
     scored = hits
-    if heading_free is not None and not asks_for_people(question):  # asked who, the heading answers
-        scored = without_heading_lift(hits, heading_free(hits))
+    if heading_free is not None and heading_weight:
+        scored = without_heading_lift(hits, heading_free(hits), heading_weight)
     candidates = candidate_sentences(scored, term_groups, vocabulary, question, neighbours)
     if closeness is not None and candidates:
         candidates = weigh_closeness(candidates, closeness(candidates), language)
@@ -257,6 +257,7 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         overlapping=engine.store.overlapping_chunks,
         closeness=lambda sentences: engine.sentence_similarities(question, [_span(s) for s in sentences]),
         heading_free=lambda hits: engine.heading_free_similarities(question, hits),
+        heading_weight=engine.fusion_params(question).heading_weight,  # 0 when asked who: the heading answers
     )
 
 

@@ -59,7 +59,6 @@ QUESTION_PENALTY = 0.1
 ATTRIBUTED_WEIGHT = 0.25  # of a term named only in "according to …" / "enligt …" (eval/README)
 CLOSENESS_WEIGHT = {"en": 0.35, "sv": 0.1}  # times a sentence's own cosine to the question (eval/README)
 BARE_LEAD_IN_WORDS = 5  # a lead-in ending in a colon with fewer words announces, and says nothing
-OPENING_HEADING_SHARE = 1.0  # of what its heading adds to an opening's cosine, not lent to its sentences
 MAX_CONTINUATION = 240  # characters: a following sentence longer than this is its own quote
 
 
@@ -109,7 +108,8 @@ def key_terms(question: str) -> list[str]:
 
 
 def searchable_text(hit: Hit) -> str:
-    """A passage with what its document's metadata says (a year is often only in the date)."""
+    """A passage with what its document's metadata says (a year is often only in the date, the
+    minister asked often only in the record's heading)."""
     m = hit.chunk.metadata
     return " ".join([m.title, m.date, m.dnr, m.municipality, *m.authors, hit.chunk.text])
 
@@ -155,15 +155,17 @@ def passage_yardstick(hits: Sequence[Hit]) -> float:
     return max(inner) if inner else max((h.similarity or 0.0) for h in hits)
 
 
-def without_heading_lift(hits: Sequence[Hit], heading_free: dict[str, float]) -> list[Hit]:
-    """The hits with each record opening's cosine less ``OPENING_HEADING_SHARE`` of what its heading adds.
+def without_heading_lift(hits: Sequence[Hit], heading_free: dict[str, float], weight: float) -> list[Hit]:
+    """The hits with each record opening's cosine less ``weight`` times what its heading adds.
 
     A question naming a record ("according to Karin Pilsäter's November 2003
     interpellation on pay differences") is closest to the opening passage,
     whose heading repeats those words; its first sentence ("Rålönegapet …
     har bitit sig fast på bortåt 20 %") then rode on the heading's cosine
     into answers whose point was made further down. ``heading_free`` holds
-    each opening's cosine without its heading (kept at ingest), by chunk id.
+    each opening's cosine without its heading (kept at ingest), by chunk id;
+    ``weight`` is retrieval's ``HEADING_WEIGHT``, so passages and their
+    sentences are judged alike.
     """
     out = []
     for hit in hits:
@@ -172,7 +174,7 @@ def without_heading_lift(hits: Sequence[Hit], heading_free: dict[str, float]) ->
             out.append(hit)
             continue
         lift = max(hit.similarity - plain, 0.0)
-        out.append(replace(hit, similarity=hit.similarity - OPENING_HEADING_SHARE * lift))
+        out.append(replace(hit, similarity=hit.similarity - weight * lift))
     return out
 
 

@@ -44,7 +44,6 @@ from assistant.quotes import (
     CLOSENESS_WEIGHT,
     FIGURE_BONUS,
     NOVELTY_FREE,
-    OPENING_HEADING_SHARE,
     PASSAGE_MARGIN,
     RELEVANCE_MARGIN,
     UNNAMED_PENALTY,
@@ -366,8 +365,8 @@ def test_a_record_opening_lends_its_heading_cosine_to_no_sentence() -> None:
     opening = Chunk("ip.txt#0-80", "ip.txt", 0, len(text), text, DocumentMetadata(title="Löneskillnader"))
     inner = Chunk("ip.txt#80-200", "ip.txt", 80, 200, "x" * 120, DocumentMetadata(title="Löneskillnader"))
     hits = [Hit(opening, 1.0, similarity=0.86), Hit(inner, 0.9, similarity=0.85), Hit(inner, 0.8)]
-    lowered = without_heading_lift(hits, {"ip.txt#0-80": 0.82, "ip.txt#80-200": 0.9})
-    assert [h.similarity for h in lowered] == [pytest.approx(0.86 - OPENING_HEADING_SHARE * 0.04), 0.85, None]
+    lowered = without_heading_lift(hits, {"ip.txt#0-80": 0.82, "ip.txt#80-200": 0.9}, 0.5)
+    assert [h.similarity for h in lowered] == [pytest.approx(0.84), 0.85, None]
     assert hits[0].similarity == 0.86, "the hits themselves are left as they were"
 
 
