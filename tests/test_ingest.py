@@ -42,9 +42,11 @@ def assert_consistent(settings) -> Store:  # type: ignore[no-untyped-def]
             assert doc is not None, f"orphan chunk {cid}"
             assert doc.text[meta["start"] : meta["end"]] == text
             assert meta["doc_hash"] == records[meta["doc_id"]].content_hash
-            # an opening with a heading, and only such a chunk, carries its heading-free vector
+            # an opening with a heading, of a record longer than one passage, and only such a chunk,
+            # carries its heading-free vector
             heading_free = unpack_vector(meta.get(HEADING_FREE_KEY))
             has_heading = heading_free_text(chunk_from_meta(cid, text, meta)) is not None
+            has_heading = has_heading and records[meta["doc_id"]].n_chunks > 1
             assert (heading_free is not None) == has_heading, cid
             assert heading_free is None or heading_free.shape == (store.info["dim"],)
     lexical = LexicalIndex.load(Path(settings.index) / "lexical")
