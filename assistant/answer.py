@@ -108,7 +108,6 @@ def compose(
     term_groups: TermGroups | None = None,
     overlapping: Callable[[Sequence[Chunk]], dict[str, list[Chunk]]] | None = None,
     closeness: Callable[[Sequence[Sentence]], Sequence[float]] | None = None,
-    heading_free: Callable[[Sequence[Hit]], dict[str, float]] | None = None,
     heading_weight: float = 0.0,
 ) -> Iterator[str | Answer]:
     """Yield the answer in pieces (framing, then one document at a time), then the ``Answer``.
@@ -130,9 +129,7 @@ def compose(
         term_groups = [(frozenset([term]), 1.0) for term in dict.fromkeys(analyze(question, vocabulary))]
     cut = cut_passages(hits)
     neighbours = overlapping(cut) if overlapping is not None and cut else None
-    scored = hits
-    if heading_free is not None and heading_weight:
-        scored = without_heading_lift(hits, heading_free(hits), heading_weight)
+    scored = without_heading_lift(hits, heading_weight) if heading_weight else hits
     candidates = candidate_sentences(scored, term_groups, vocabulary, question, neighbours)
     if closeness is not None and candidates:
         candidates = weigh_closeness(candidates, closeness(candidates), language)
@@ -256,7 +253,6 @@ def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator
         term_groups=question_terms(engine, question),
         overlapping=engine.store.overlapping_chunks,
         closeness=lambda sentences: engine.sentence_similarities(question, [_span(s) for s in sentences]),
-        heading_free=lambda hits: engine.heading_free_similarities(question, hits),
         heading_weight=engine.fusion_params(question).heading_weight,  # 0 when asked who: the heading answers
     )
 

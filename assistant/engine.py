@@ -21,7 +21,6 @@ from . import language
 from .config import MAX_K, Settings
 from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
-from .headings import is_opening
 from .lexical import LexicalIndex, sync_lexical
 from .questions import asks_for_authors, asks_for_people, asks_for_questions
 from .retrieve import FusionParams, search
@@ -190,16 +189,6 @@ class Engine:
             mean = np.sum([vectors[piece] for piece, _ in pieces], axis=0)
             out.append(float(mean @ query / (np.linalg.norm(mean) or 1.0)))
         return out
-
-    def heading_free_similarities(self, question: str, hits: Sequence[Hit]) -> dict[str, float]:
-        """Each record opening's cosine to the question without its heading, by chunk id.
-
-        The vectors were kept at ingest for ``retrieve.demote_headings``.
-        """
-        openings = [h.chunk.chunk_id for h in hits if is_opening(h.chunk)]
-        if not openings:
-            return {}
-        return self.store.heading_free_similarities(openings, self._question_vector(question))
 
     def _question_vector(self, question: str) -> np.ndarray:
         """The vector ``search`` made for the question, or a new one if it has been forgotten."""

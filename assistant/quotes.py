@@ -155,21 +155,21 @@ def passage_yardstick(hits: Sequence[Hit]) -> float:
     return max(inner) if inner else max((h.similarity or 0.0) for h in hits)
 
 
-def without_heading_lift(hits: Sequence[Hit], heading_free: dict[str, float], weight: float) -> list[Hit]:
+def without_heading_lift(hits: Sequence[Hit], weight: float) -> list[Hit]:
     """The hits with each record opening's cosine less ``weight`` times what its heading adds.
 
     A question naming a record ("according to Karin Pilsäter's November 2003
     interpellation on pay differences") is closest to the opening passage,
     whose heading repeats those words; its first sentence ("Rålönegapet …
     har bitit sig fast på bortåt 20 %") then rode on the heading's cosine
-    into answers whose point was made further down. ``heading_free`` holds
-    each opening's cosine without its heading (kept at ingest), by chunk id;
+    into answers whose point was made further down. Retrieval has put each
+    opening's cosine without its heading on its hit (``Hit.heading_free``);
     ``weight`` is retrieval's ``HEADING_WEIGHT``, so passages and their
     sentences are judged alike.
     """
     out = []
     for hit in hits:
-        plain = heading_free.get(hit.chunk.chunk_id)
+        plain = hit.heading_free
         if plain is None or hit.similarity is None:
             out.append(hit)
             continue

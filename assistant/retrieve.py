@@ -161,6 +161,7 @@ def search(
     rankings: dict[str, list[str]] = {}
     chunks: dict[str, Chunk] = {}
     similarities: dict[str, float] = {}  # cosines already known, so callers need not fetch them again
+    plain: dict[str, float] = {}  # openings' cosines without their heading, for the composer too
     dense: list[tuple[Chunk, float]] = []
     lex: list[tuple[str, float]] = []
     if mode in ("hybrid", "dense") and query_vector is not None:
@@ -183,7 +184,8 @@ def search(
         if params.cc_question_penalty:
             fused = demote_questions(fused, chunks, store, params.cc_question_penalty, subtract=True)
         if params.heading_weight:
-            fused = demote_headings(fused, chunks, similarities, store, query_vector, params.heading_weight)
+            plain = store.heading_free_similarities(_openings(fused, chunks, similarities), query_vector)
+            fused = demote_headings(fused, similarities, plain, params.heading_weight)
         if params.author_boost:
             fused = boost_authors(fused, chunks, store, params.author_boost)
     else:
@@ -201,6 +203,7 @@ def search(
             score=score,
             ranks={name: pos[cid] for name, pos in positions.items() if cid in pos},
             similarity=similarities.get(cid),
+            heading_free=plain.get(cid),
         )
         for cid, score in head
         if cid in chunks
@@ -240,12 +243,18 @@ def demote_questions(
     return sorted(scored, key=lambda kv: -kv[1]) + fused[RESCORED:]
 
 
+def _openings(
+    fused: list[tuple[str, float]], chunks: dict[str, Chunk], similarities: dict[str, float]
+) -> list[str]:
+    """The record openings among the candidates that ``demote_headings`` may re-rank."""
+    head = [cid for cid, _ in fused[:RESCORED]]
+    return [cid for cid in head if cid in chunks and is_opening(chunks[cid]) and cid in similarities]
+
+
 def demote_headings(
     fused: list[tuple[str, float]],
-    chunks: dict[str, Chunk],
     similarities: dict[str, float],
-    store: Store,
-    vector: np.ndarray,
+    plain: dict[str, float],
     weight: float,
 ) -> list[tuple[str, float]]:
     """Lower a record's opening passage by ``weight`` times what its heading alone adds to its cosine.
@@ -254,12 +263,11 @@ def demote_headings(
     question names a record by, and every passage is embedded under the title
     as well, so the opening looked closest for most questions about a record,
     above the passage that answers. Its cosine without the heading (a vector
-    kept at ingest) says how much of that closeness is the heading's. Callers
-    pass weight 0 when the question asks who: then the heading is the answer.
+    kept at ingest, ``plain`` by chunk id) says how much of that closeness is
+    the heading's. Callers pass weight 0 when the question asks who: then the
+    heading is the answer.
     """
     head = fused[:RESCORED]
-    openings = [cid for cid, _ in head if cid in chunks and is_opening(chunks[cid]) and cid in similarities]
-    plain = store.heading_free_similarities(openings, vector)
     if not plain:
         return fused
     scored = [

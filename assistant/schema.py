@@ -81,6 +81,7 @@ class Hit:
     score: float
     ranks: dict[str, int] = field(default_factory=dict)  # e.g. {"dense": 1, "lexical": 4}
     similarity: float | None = None  # cosine between question and passage, comparable across questions
+    heading_free: float | None = None  # for a record's opening: its cosine without the heading lines
 
 
 @dataclass

@@ -364,8 +364,12 @@ def test_a_record_opening_lends_its_heading_cosine_to_no_sentence() -> None:
     text = "Interpellation 2003/04:138 av Karin Pilsäter (fp) om löneskillnader\n\nRålönegapet är 20 %."
     opening = Chunk("ip.txt#0-80", "ip.txt", 0, len(text), text, DocumentMetadata(title="Löneskillnader"))
     inner = Chunk("ip.txt#80-200", "ip.txt", 80, 200, "x" * 120, DocumentMetadata(title="Löneskillnader"))
-    hits = [Hit(opening, 1.0, similarity=0.86), Hit(inner, 0.9, similarity=0.85), Hit(inner, 0.8)]
-    lowered = without_heading_lift(hits, {"ip.txt#0-80": 0.82, "ip.txt#80-200": 0.9}, 0.5)
+    hits = [
+        Hit(opening, 1.0, similarity=0.86, heading_free=0.82),
+        Hit(inner, 0.9, similarity=0.85, heading_free=0.9),
+        Hit(inner, 0.8),
+    ]
+    lowered = without_heading_lift(hits, 0.5)
     assert [h.similarity for h in lowered] == [pytest.approx(0.84), 0.85, None]
     assert hits[0].similarity == 0.86, "the hits themselves are left as they were"
 
