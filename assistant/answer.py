@@ -21,12 +21,7 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
-from .questions import (
-    asks_for_one_fact,
-    asks_for_questions,
-    attributions,
-    without_how_many,
-)
+from .questions import asks_for_one_fact, asks_for_questions, attributions, without_how_many
 from .quotes import (
     ATTRIBUTED_WEIGHT,
     FACTOID_SENTENCES,
