@@ -108,8 +108,7 @@ def key_terms(question: str) -> list[str]:
 
 
 def searchable_text(hit: Hit) -> str:
-    """A passage with what its document's metadata says (a year is often only in the date, the
-    minister asked often only in the record's heading)."""
+    """A passage with what its document's metadata says (a year is often only in the date)."""
     m = hit.chunk.metadata
     return " ".join([m.title, m.date, m.dnr, m.municipality, *m.authors, hit.chunk.text])
 
