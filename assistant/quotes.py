@@ -49,7 +49,7 @@ MAX_PER_PASSAGE = 1  # a second sentence of the same passage mostly restated the
 PASSAGE_MARGIN = 0.03  # passages this far below the best one (cosine) still contribute
 SEVERAL_PARTS_FACTOR = 2.0  # ... twice as far for a question in two parts
 COVERAGE_WEIGHT = 0.05  # what holding all the question's terms (idf-weighted) adds to a passage's cosine
-UNNAMED_PENALTY = 0.05  # lowers the sentences of records that do not name what the question names
+UNNAMED_PENALTY = 0.1  # lowers the sentences of records that do not name what the question names
 ASKERS_PENALTY = 0.05  # asked what was done, lowers the sentences of the records that asked for it
 RELEVANCE_MARGIN = 0.045  # sentences further below the best one are filler: not quoted (grid in eval/README)
 NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or figure the others lack
@@ -586,9 +586,12 @@ def demote_unnamed_records(
     A question naming its interpellant, minister or place is about their
     records; other records near the top share its subject, not its facts
     (Riksdag: 47 of 68 quotes outside the gold came from other records). The
-    penalty exceeds ``RELEVANCE_MARGIN``, so such a record is quoted only where
-    it holds the best sentence of all: the figure asked for in an unrelated
-    second part of the question, the other record of a comparison.
+    penalty is over twice ``RELEVANCE_MARGIN``, so such a record is quoted only
+    where its sentence beats the named records' best by more than the
+    difference: the figure asked for in an unrelated second part of the
+    question, the other record of a comparison. Just over the margin (0.05), a
+    record of the same subject was quoted beside the named one when their
+    sentences nearly tied (eval/README.md).
     """
     named = documents_naming(question, candidates, vocabulary, best=True, dated=True)
     return [

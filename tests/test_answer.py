@@ -394,6 +394,26 @@ def test_the_sentence_that_answers_outranks_a_record_opening_carried_by_its_head
     assert any(q.startswith("De främsta orsakerna till det stora rålönegapet") for q in quotes), quotes
 
 
+def test_a_record_the_question_does_not_name_is_not_quoted_beside_one_it_names(
+    tmp_path, make_settings
+) -> None:
+    """Fresh f11 names Karin Pilsäter's November 2003 interpellation; her May 2004 one on regional pay
+    says much the same about segregation, and with ``UNNAMED_PENALTY`` at 0.05 a sentence of it close
+    to the best was quoted beside the answer. With the product's model: its cosines decide the tie."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for name in ("ip_2003-04_0138.txt", "ip_2003-04_0538.txt", "ip_1999-2000_0157.txt"):
+        shutil.copy(RIKSDAGEN / name, documents)
+    settings = make_settings(documents, model="e5-small-int8")
+    ingest(settings, progress=False)
+    question = (
+        "According to Karin Pilsäter (fp) in her November 2003 interpellation on pay differences "
+        "between the sexes, what mainly explains the large raw wage gap, if not direct discrimination?"
+    )
+    cited = {c.doc_id for c in answer(Engine.open(settings), question).citations}
+    assert cited == {"ip_2003-04_0138.txt"}, cited
+
+
 def test_a_question_term_counts_once_and_a_possessive_leaves_no_s(bundled_engine) -> None:
     """December and its Swedish "december" are one term; the "s" of "Lindblom's" would match "(S)"."""
     question = "What did Clara Lindblom's (V) interpellation say in December 2024?"
