@@ -21,7 +21,7 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
-from .questions import asks_for_one_fact, asks_for_questions, attributions, without_how_many
+from .questions import asks_for_one_fact, asks_for_questions, attributions, follows_on, without_how_many
 from .quotes import (
     ATTRIBUTED_WEIGHT,
     FACTOID_SENTENCES,
@@ -39,6 +39,7 @@ from .quotes import (
     select_sentences,
     weigh_closeness,
     without_heading_lift,
+    without_names,
 )
 from .schema import Answer, Chunk, Citation, Filters, Hit
 
@@ -192,19 +193,36 @@ def _abstain(
 
 
 _NAME = re.compile(r"\b[A-ZÅÄÖ][\wåäöÅÄÖ-]+")
+FOLLOW_UP_WORDS = 8  # a question of more words is taken as asked, never as a follow-up
+CARRIED_WORDS = 50  # of the previous question, carried into a follow-up's search
 
 
-def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
+def is_complete(engine: Engine, question: str) -> bool:
+    """Whether a short question stands on its own: three words or more, asking about something the
+    records hold (a term besides names and years), neither continuing the last question nor pointing
+    back at someone ("Orsaker?", "och i Stockholm?", "vad sa hon?" are follow-ups)."""
+    if len(question.split()) < 3 or follows_on(question):
+        return False
+    vocabulary = engine.lexical.vocabulary
+    return bool(without_names(question_terms(engine, question), question, vocabulary, numbers=True))
+
+
+def retrieval_query(question: str, history: Sequence[tuple[str, str]], *, complete: bool = False) -> str:
     """Carry the subject of earlier turns into retrieval for short follow-ups ("and in Stockholm?").
 
-    Names in the previous question are dropped when the follow-up brings its
-    own, so "och i Stockholm?" after a question about Kumla searches for the
-    subject in Stockholm rather than in Kumla.
+    A question that is ``complete`` (``is_complete``) or longer than
+    ``FOLLOW_UP_WORDS`` is searched as asked: "Hur många socialsekreterare
+    slutade 2024?" after a question on Stockholm's action plan is not about
+    the plan. Names in the previous question are dropped when the follow-up
+    brings its own, so "och i Stockholm?" after a question about Kumla searches
+    for the subject in Stockholm rather than in Kumla. Only the previous
+    question's first ``CARRIED_WORDS`` words are carried: a 2000-character
+    question would push the follow-up past the model's input.
     """
     previous = [q for q, _ in history if q.strip()]
-    if not previous or len(question.split()) > 8:
+    if not previous or complete or len(question.split()) > FOLLOW_UP_WORDS:
         return question
-    prev = previous[-1]
+    prev = " ".join(previous[-1].split()[:CARRIED_WORDS])
     new = {m.group() for m in _NAME.finditer(question) if m.start() > 0}
     if new:
         prev = " ".join(
@@ -223,7 +241,8 @@ def stream_answer(
     history: Sequence[tuple[str, str]] = (),
 ) -> Iterator[str | Answer]:
     started = time.perf_counter()
-    hits = engine.search(retrieval_query(question, history), k=k, filters=filters, mode=mode)
+    query = retrieval_query(question, history, complete=bool(history) and is_complete(engine, question))
+    hits = engine.search(query, k=k, filters=filters, mode=mode)
     retrieved = time.perf_counter()
     for piece in composer(engine)(engine, question, hits):
         if isinstance(piece, Answer):

@@ -417,3 +417,20 @@ def asks_for_questions(question: str) -> bool:
     if asks_for_people(re.split(r"[,;]", text)[0]):
         return False  # "Which minister did Lennart Levi ask …?" asks who, and the heading answers
     return bool(_ASKS_FOR_QUESTIONS.search(text)) and not _WANTS_ANSWERS.search(text)
+
+
+# a follow-up opens as a continuation ("och i Stockholm?", "what about 2023?") or points back at
+# someone named before ("vad sa hon?"); "det" and "it" are left out: "fanns det", "is it" ask anew.
+# Pronouns in lower case only, or first: "Hans Karlsson" is a name.
+_CONTINUES = re.compile(
+    r"^\W*(?:och|samt|men|eller|också|även|and|but|or|also|what about|how about|hur är det med"
+    r"|hur var det med|vad gäller)\b",
+    re.IGNORECASE,
+)
+_PRONOUNS = "hon|han|henne|honom|hennes|hans|hen|deras|dem|she|he|her|him|his|they|them|their"
+_POINTS_BACK = re.compile(rf"\b(?:{_PRONOUNS})\b|^\W*(?:{_PRONOUNS.title()})\b")
+
+
+def follows_on(question: str) -> bool:
+    """Whether the question continues the one before it in so many words (``answer.retrieval_query``)."""
+    return bool(_CONTINUES.search(question) or _POINTS_BACK.search(question))

@@ -11,7 +11,7 @@ import pytest
 
 import assistant.engine as engine_module
 from assistant.abstention import MONEY_WINDOW, _replies, evidence_gap, missing_terms
-from assistant.answer import answer, compose, question_terms
+from assistant.answer import CARRIED_WORDS, answer, compose, is_complete, question_terms, retrieval_query
 from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
 from assistant.ingest import ingest
@@ -30,6 +30,7 @@ from assistant.questions import (
     asks_only_for_figures,
     attributions,
     figure_fits,
+    follows_on,
     has_several_parts,
     names_one_record,
     speaks_of_future,
@@ -1108,3 +1109,27 @@ def test_sentence_closeness_is_the_same_from_the_index_or_embedded_on_the_spot(
     assert stored[:4] == pytest.approx(list(vectors @ query), abs=1e-3)
     both = vectors[0] + vectors[1]
     assert stored[4] == pytest.approx(float(both @ query / np.linalg.norm(both)), abs=1e-3)
+
+
+def test_a_short_question_is_a_follow_up_only_when_it_needs_the_one_before(bundled_engine) -> None:
+    """API fuzzing: "Hur många socialsekreterare slutade 2024?" after a long question on Stockholm's
+    action plan was searched with that question in front, and answered without the 21 who quit."""
+    for question in ("och i Stockholm?", "And why?", "What about 2023?", "vad sa hon?", "Hon svarade vad?"):
+        assert follows_on(question), question
+    for question in ("Vad sa Hans Karlsson?", "Fanns det en plan?", "Hur många slutade 2024?"):
+        assert not follows_on(question), question
+    for question in ("Orsaker?", "och varför?", "Och 2023?", "i Kumla då?"):
+        assert not is_complete(bundled_engine, question), question
+    assert is_complete(bundled_engine, "Hur många socialsekreterare slutade 2024?")
+    before = (
+        "Vad sa Clara Lindblom om handlingsplanen för socialsekreterare och biståndshandläggare i "
+        "Stockholm, och vilka åtgärder för arbetsmiljön lovade hon?"
+    )
+    result = answer(bundled_engine, "Hur många socialsekreterare slutade 2024?", history=[(before, "…")])
+    assert "21 socialsekreterare" in result.text, result.text
+    # a follow-up still carries the subject, and of a long question only its first words
+    assert retrieval_query("och i Kumla?", [(before, "…")]).startswith("Vad sa om handlingsplanen")
+    essay = " ".join(["ord"] * 500)
+    carried = retrieval_query("och varför?", [(essay, "…")]).split()
+    assert carried == ["ord"] * CARRIED_WORDS + ["och", "varför?"]
+    assert retrieval_query("Hur många slutade?", [(before, "…")], complete=True) == "Hur många slutade?"
