@@ -34,6 +34,7 @@ from .quotes import (
     demote_askers,
     demote_unnamed_records,
     figures_only,
+    key_terms,
     novel_only,
     people_only,
     select_sentences,
@@ -192,6 +193,16 @@ def _abstain(
     )
 
 
+def knows_a_word(engine: Engine, question: str) -> bool:
+    """Whether the records hold any word of the question, or it names someone or a number.
+
+    Dense retrieval always finds nearest passages: "asdfghjkl qwerty" drew a
+    cited answer at cosine 0.80. A name or number the records lack is left to
+    ``missing_terms``, which says which one is missing.
+    """
+    return bool(question_terms(engine, question) or key_terms(question))
+
+
 _NAME = re.compile(r"\b[A-ZÅÄÖ][\wåäöÅÄÖ-]+")
 FOLLOW_UP_WORDS = 8  # a question of more words is taken as asked, never as a follow-up
 CARRIED_WORDS = 50  # of the previous question, carried into a follow-up's search
@@ -244,7 +255,7 @@ def stream_answer(
     query = retrieval_query(question, history, complete=bool(history) and is_complete(engine, question))
     hits = engine.search(query, k=k, filters=filters, mode=mode)
     retrieved = time.perf_counter()
-    for piece in composer(engine)(engine, question, hits):
+    for piece in compose_answer(engine, question, hits, searched=query):
         if isinstance(piece, Answer):
             done = time.perf_counter()
             piece.timings_ms = {
@@ -326,7 +337,18 @@ def answer_from_hits(engine: Engine, question: str, hits: Sequence[Hit]) -> Answ
     Goes through the same choice of composer as ``answer``, so ``council-qa eval``
     measures the LLM mode when one is configured.
     """
-    return next(p for p in composer(engine)(engine, question, hits) if isinstance(p, Answer))
+    return next(p for p in compose_answer(engine, question, hits) if isinstance(p, Answer))
+
+
+def compose_answer(
+    engine: Engine, question: str, hits: Sequence[Hit], searched: str = ""
+) -> Iterator[str | Answer]:
+    """The configured composer's pieces, unless the records know no word of the question as
+    ``searched`` (with a follow-up's carried subject): nearest neighbours of "asdfghjkl" still
+    come with cosines above the abstention threshold."""
+    if not knows_a_word(engine, searched or question):
+        return _abstain(question, [], lang.detect(question, default="sv"), reason="no_known_words")
+    return composer(engine)(engine, question, hits)
 
 
 def answer(

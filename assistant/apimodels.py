@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .config import MAX_K
-from .schema import DATE_PATTERN, Filters, date_bounds
+from .questions import holds_words
+from .schema import DATE_PATTERN, Filters, date_bounds, filter_problem
 
 MAX_QUESTION = 2000
 MAX_FILTER_VALUE = 200
@@ -39,6 +40,14 @@ class FiltersIn(BaseModel):
     body: FilterValue = None
     since: DateValue = None
     until: DateValue = None
+
+    @field_validator("kind", "party", "since", "until")
+    @classmethod
+    def _possible(cls, value: str | None, info: ValidationInfo) -> str | None:
+        problem = filter_problem(info.field_name, value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> FiltersIn:
@@ -84,8 +93,8 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty or only whitespace")
+        if not holds_words(value):
+            raise ValueError("must hold a word, not only whitespace, punctuation or symbols")
         return value.strip()
 
 

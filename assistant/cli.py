@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from .config import MAX_K, RETRIEVAL_MODES, Settings, for_folders
-from .schema import DATE_PATTERN, Answer, Filters, date_bounds
+from .questions import holds_words
+from .schema import Answer, Filters, date_bounds, filter_problem
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -155,10 +155,14 @@ def parse_filters(where: Sequence[str], since: str | None, until: str | None) ->
             raise UsageError(
                 f"--where {item!r}: unknown field {name!r}; use one of {', '.join(FILTER_FIELDS)}"
             )
+        problem = filter_problem(name, value.strip())
+        if problem:
+            raise UsageError(f"--where {item!r}: {name} {problem}")
         values[name] = value.strip()
     for flag, value in (("--since", since), ("--until", until)):
-        if value and not re.fullmatch(DATE_PATTERN, value):
-            raise UsageError(f"{flag} {value!r}: expected a date as YYYY, YYYY-MM or YYYY-MM-DD")
+        problem = filter_problem(flag.strip("-"), value) if value else None
+        if problem:
+            raise UsageError(f"{flag} {value!r}: {problem}")
     if since and until and date_bounds(since)[0] > date_bounds(until)[1]:
         raise UsageError(f"--until {until!r} is before --since {since!r}: no record could match")
     return Filters(since=since, until=until, **values)
@@ -181,7 +185,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from .engine import Engine
 
     question = args.question.strip()
-    if not question:
+    if not holds_words(question):
         raise UsageError('the question is empty: ask one, e.g. council-qa ask "Hur många slutade 2024?"')
     filters = parse_filters(args.where, args.since, args.until)
     engine = Engine.open(settings_from(args))

@@ -14,6 +14,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena nämner inte: {terms}.",
         "en": "The closest passages do not mention: {terms}.",
     },
+    "no_known_words": {
+        "sv": "Inget av frågans ord förekommer i handlingarna.",
+        "en": "None of the question's words occur in the records.",
+    },
     "asked_not_answered": {
         "sv": "Frågan ställs i handlingarna, men de besvarar den inte.",
         "en": "The records ask this question but do not answer it.",
@@ -134,6 +138,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The question could not be answered right now (internal error). Please try again shortly.",
     },
     "ui_empty_question": {"sv": "Skriv en fråga först.", "en": "Type a question first."},
+    "ui_one_filter_value": {
+        "sv": "Filtret {field} tar ett enda värde ur sin lista.",
+        "en": "The {field} filter takes a single value from its list.",
+    },
     "ui_question_too_long": {
         "sv": "Frågan är för lång: högst {max} tecken.",
         "en": "The question is too long: at most {max} characters.",

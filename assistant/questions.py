@@ -434,3 +434,8 @@ _POINTS_BACK = re.compile(rf"\b(?:{_PRONOUNS})\b|^\W*(?:{_PRONOUNS.title()})\b")
 def follows_on(question: str) -> bool:
     """Whether the question continues the one before it in so many words (``answer.retrieval_query``)."""
     return bool(_CONTINUES.search(question) or _POINTS_BACK.search(question))
+
+
+def holds_words(question: str) -> bool:
+    """Whether the question has a letter or digit: "???", "😀" or a zero-width space ask nothing."""
+    return any(ch.isalnum() for ch in question)

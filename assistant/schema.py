@@ -7,6 +7,8 @@ same thing wherever it is shown.
 
 from __future__ import annotations
 
+import datetime
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -132,7 +134,32 @@ class Answer:
 
 
 DATE_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
-"""A filter date: YYYY, YYYY-MM or YYYY-MM-DD, with a real month and day (2024-13 is refused)."""
+"""A filter date's shape: YYYY, YYYY-MM or YYYY-MM-DD (``filter_problem`` checks the calendar too)."""
+
+CLOSED_FILTERS = {"kind": KINDS, "party": PARTIES}
+"""Filters whose values come from a fixed list: any other value would match no record."""
+
+
+def filter_problem(name: str, value: str) -> str | None:
+    """Why ``value`` can be no filter on ``name``, or None.
+
+    A kind or party outside its list, or a date not in the calendar, would
+    match no record, and the user would read "the records do not answer"
+    instead of learning that the filter was wrong.
+    """
+    if name in CLOSED_FILTERS:
+        allowed = CLOSED_FILTERS[name]
+        if value.strip().casefold() not in {a.casefold() for a in allowed}:
+            return f"must be one of {', '.join(allowed)}"
+    elif name in ("since", "until"):
+        if not re.fullmatch(DATE_PATTERN, value):
+            return "expected a date as YYYY, YYYY-MM or YYYY-MM-DD"
+        if value.count("-") == 2:
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                return f"{value} is not a date in the calendar"
+    return None
 
 
 def date_bounds(date: str) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from .apimodels import MAX_QUESTION
 from .conversations import MAX_TURNS
 from .feedback import FeedbackEntry, FeedbackError, FeedbackStore
 from .i18n import t
+from .questions import holds_words
 from .schema import Filters
 from .uirender import (
     KIND_KEYS,
@@ -142,8 +143,14 @@ class ChatUI:
         question = (question or "").strip()
         if question and self.log_questions:
             self._log_question(question, request)
-        if not question:
+        if not holds_words(question):
             yield render_chat(turns, lang), turns, "", render_notice(t("ui_empty_question", lang), error=True)
+            return
+        chosen = {"municipality": municipality, "kind": kind, "party": party, "year": year_from or year_to}
+        several = [name for name, value in chosen.items() if value is not None and not isinstance(value, str)]
+        if several:  # Gradio checks a dropdown's choices but lets a list of them through
+            notice = render_notice(t("ui_one_filter_value", lang, field=several[0]), error=True)
+            yield render_chat(turns, lang), turns, question, notice
             return
         if len(question) > MAX_QUESTION:
             notice = render_notice(t("ui_question_too_long", lang, max=MAX_QUESTION), error=True)

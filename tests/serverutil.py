@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,13 +198,21 @@ class ServerFarm:
 
 
 def ask_in_chat(
-    base_url: str, question: str, *, headers: dict[str, str] | None = None, timeout: float = 180.0
+    base_url: str,
+    question: str,
+    *,
+    headers: dict[str, str] | None = None,
+    timeout: float = 180.0,
+    choices: Sequence[object] = ("", "", "", "", ""),
+    output: int = 0,
 ) -> str:
     """Ask through the chat's own Gradio queue over HTTP, as the page does; returns the final transcript HTML.
 
     The chat's events are private to Gradio's client libraries, so this speaks
     the queue protocol the browser uses: join with the send button's function
     index (read from ``/config``), then read the session's event stream.
+    ``choices`` are the filter dropdowns (municipality, kind, party, from and
+    to year); ``output`` picks another of the event's outputs (3: the notice).
     """
     import uuid
 
@@ -220,7 +228,7 @@ def ask_in_chat(
         joined = http.post(
             "/gradio_api/queue/join",
             json={
-                "data": [question, None, "", "", "", "", "", "sv"],
+                "data": [question, None, *choices, "sv"],
                 "event_data": None,
                 "fn_index": fn_index,
                 "trigger_id": trigger,
@@ -236,7 +244,7 @@ def ask_in_chat(
                 if message.get("msg") == "process_completed":
                     if not message.get("success", True):
                         raise RuntimeError(f"the chat's event failed: {message}")
-                    return str(message["output"]["data"][0])
+                    return str(message["output"]["data"][output])
     raise RuntimeError("the chat's event stream ended without a result")
 
 

@@ -25,6 +25,7 @@ from tests.serverutil import (
     HostPage,
     ServerFarm,
     ServerProcess,
+    ask_in_chat,
     framed_env,
     free_port,
     record_metric,
@@ -224,6 +225,11 @@ def test_concurrent_questions_get_the_same_answers_and_health_stays_responsive(s
         ({"question": QUESTION, "filters": {"municipality": 7}}, 422, "filters.municipality"),
         ({"question": QUESTION, "filters": {"since": "2024-13"}}, 422, "filters.since"),
         ({"question": QUESTION, "filters": {"until": "last year"}}, 422, "filters.until"),
+        ({"question": QUESTION, "filters": {"since": "2024-02-30"}}, 422, "filters.since"),
+        ({"question": QUESTION, "filters": {"kind": "poem"}}, 422, "filters.kind"),
+        ({"question": QUESTION, "filters": {"party": "Vänsterpartiet"}}, 422, "filters.party"),
+        ({"question": "???"}, 422, "question"),
+        ({"question": "\u200b"}, 422, "question"),
         ({"question": QUESTION, "filters": {"since": "2025", "until": "2024"}}, 422, "filters"),
         ({"question": QUESTION, "filters": "Kumla"}, 422, "filters"),
         ({"question": QUESTION, "conversation_id": "a b"}, 422, "conversation_id"),
@@ -532,3 +538,20 @@ def test_api_models_carry_every_field_of_the_shapes_they_mirror() -> None:
 
     assert [f.name for f in fields(Citation)] == list(CitationOut.model_fields)
     assert [f.name for f in fields(DocumentMetadata)] == list(MetadataOut.model_fields)
+
+
+def test_a_question_of_no_word_the_records_know_abstains_without_sources(server: ServerProcess) -> None:
+    """API fuzzing: "asdfghjkl qwerty" drew a cited answer, its nearest passages at cosine 0.80."""
+    data = ask(server, {"question": "asdfghjkl qwerty"}).json()
+    assert data["abstained"] and data["citations"] == []
+    assert "Inget av frågans ord förekommer i handlingarna" in data["answer"]
+    english = ask(server, {"question": "What about the zorblax frobnication?"}).json()
+    assert english["abstained"] and "None of the question's words occur" in english["answer"]
+
+
+def test_the_chat_refuses_a_list_where_a_filter_takes_one_value(server: ServerProcess) -> None:
+    """Gradio checks a dropdown's choices but passed a list of them on, and the answer failed inside."""
+    notice = ask_in_chat(server.url, QUESTION, choices=(["Kumla", "Stockholm"], "", "", "", ""), output=3)
+    assert "Filtret municipality tar ett enda värde" in notice, notice
+    answered = ask_in_chat(server.url, QUESTION, choices=("Kumla", "", "", "", ""))
+    assert "cqa-cite" in answered
