@@ -33,6 +33,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .apimodels import (
@@ -58,6 +59,7 @@ from .middleware import (
     escape_json,
     parse_frame_ancestors,
     request_info,
+    route_path,
 )
 from .ratelimit import Rate, RateLimit, parse_rate
 
@@ -245,7 +247,7 @@ def create_app(
         """The filter values that exist (municipality, kind, party, body, year, author)."""
         return engine.facets()
 
-    @app.get("/healthz", tags=["operations"])
+    @app.api_route("/healthz", methods=["GET", "HEAD"], tags=["operations"])
     def healthz() -> JSONResponse:
         """200 when the index answers, 503 (with what to do) when it cannot be read. Never needs a login."""
         health = engine.health()
@@ -257,6 +259,28 @@ def create_app(
     def embed_slash() -> RedirectResponse:
         # Relative, so it stays right under any proxy prefix.
         return RedirectResponse("embed/", status_code=307)
+
+    # Last of the API's routes, before the chat's mount at "/" (which would take every path and
+    # answer an API client's wrong method or misspelt route with the chat's HTML 404)
+    @app.api_route("/api/{rest:path}", methods=list(HTTP_METHODS), include_in_schema=False)
+    @app.api_route("/healthz", methods=list(HTTP_METHODS - {"GET", "HEAD"}), include_in_schema=False)
+    def no_such_route(request: Request) -> JSONResponse:
+        path = route_path(request.scope)
+        allowed = sorted(
+            {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute)
+                and route.endpoint is not no_such_route
+                and route.path_regex.match(path)
+                for method in route.methods
+            }
+        )
+        if not allowed:
+            return _error(404, f"path: no API route {path}; see /docs")
+        response = _error(405, f"method: {request.method} is not allowed on {path}; use {', '.join(allowed)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     if with_ui:
         _mount_ui(app, engine, feedback, root_path, log_questions=operations.log_questions)
@@ -322,6 +346,9 @@ def _mount_ui(
         gr.mount_gradio_app(app, blocks, path=path, root_path=mount_root, css=css_for(compact), **common)
 
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _error(status: int, message: str, detail: list[dict[str, Any]] | None = None) -> JSONResponse:
     return SafeJSONResponse({"error": message, "detail": detail or []}, status_code=status)
 
@@ -329,6 +356,10 @@ def _error(status: int, message: str, detail: list[dict[str, Any]] | None = None
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and not (sent == "application/json" or sent.endswith("+json")):
+            # FastAPI reads another type's body as text and calls a JSON object "not an object"
+            return _error(415, f"content-type: send the body as application/json, not {sent or 'nothing'}")
         detail = [_describe(e) for e in exc.errors()]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in detail) or "invalid request"
         return _error(422, message, detail)

@@ -273,8 +273,23 @@ def test_oversized_bodies_are_refused_before_reading_them_whole(server: ServerPr
 
 
 def test_unknown_methods_and_paths_are_client_errors(server: ServerProcess) -> None:
-    assert httpx.get(server.url + "/api/ask").status_code in (404, 405)  # the UI mount answers GETs
-    assert httpx.get(server.url + "/api/nothing-here").status_code == 404
+    """API fuzzing: the chat's mount at "/" answered these with its own 404, naming nothing."""
+    wrong = httpx.get(server.url + "/api/ask")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert wrong.json()["error"] == "method: GET is not allowed on /api/ask; use POST"
+    assert httpx.delete(server.url + "/api/documents/x.txt").headers["allow"] == "GET"
+    assert httpx.post(server.url + "/healthz").headers["allow"] == "GET, HEAD"
+    assert httpx.head(server.url + "/healthz").status_code == 200  # monitors probe with HEAD
+    missing = httpx.get(server.url + "/api/nothing-here")
+    assert missing.status_code == 404 and missing.json()["error"].startswith("path: no API route")
+    assert httpx.get(server.url + "/").status_code == 200  # the chat is still there
+
+
+def test_a_body_sent_as_another_type_than_json_is_named_so(server: ServerProcess) -> None:
+    for headers in ({"content-type": "text/plain"}, {}):
+        r = httpx.post(server.url + "/api/ask", content=b'{"question": "x"}', headers=headers)
+        assert r.status_code == 415, r.text
+        assert r.json()["error"].startswith("content-type: send the body as application/json"), r.text
 
 
 # -- documents -----------------------------------------------------------------------------------
