@@ -32,7 +32,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -181,7 +181,9 @@ def create_app(
         version="0.1.0",
         root_path=root_path,
         default_response_class=SafeJSONResponse,
+        docs_url=None,  # served by _mount_docs from local files
     )
+    _mount_docs(app)
     app.state.engine = engine
     app.state.memory = memory
     app.state.feedback = feedback
@@ -344,6 +346,30 @@ def _mount_ui(
         blocks.queue(default_concurrency_limit=4)
         mount_root = (root_path + (path if path != "/" else "")) or None
         gr.mount_gradio_app(app, blocks, path=path, root_path=mount_root, css=css_for(compact), **common)
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """The API docs with Swagger UI's files from the ``swagger-ui-bundle-v2`` package.
+
+    FastAPI's own ``/docs`` loads them from cdn.jsdelivr.net: on an intranet
+    without internet access the page stays blank.
+    """
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")  # as FastAPI's own /docs does
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title="council-qa API",
+            swagger_js_url=f"{root}/docs/static/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs/static/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs/static/favicon-32x32.png",
+        )
 
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -310,3 +310,20 @@ def test_chat_works_under_a_sub_path(context: BrowserContext, subpath_server: Se
     expect(page.locator("#cqa-doc mark.cqa-highlight")).to_be_visible(timeout=20_000)
     outside = [u for u in requests if not u.startswith(subpath_server.url + "/")]
     assert outside == [], outside
+
+
+@pytest.mark.parametrize("which", ["main", "subpath"])
+def test_the_api_docs_render_offline(
+    context: BrowserContext, server: ServerProcess, subpath_server: ServerProcess, which: str
+) -> None:
+    """API fuzzing: /docs loaded Swagger UI from cdn.jsdelivr.net, a blank page on an offline intranet."""
+    base = (server if which == "main" else subpath_server).url
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(base + "/docs")
+    expect(page.locator(".opblock-summary-path").filter(has_text="/api/ask").first).to_be_visible(
+        timeout=30_000
+    )
+    outside = [u for u in requests if not u.startswith(base + "/")]
+    assert outside == [], outside
