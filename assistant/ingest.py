@@ -22,7 +22,7 @@ from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .headings import heading_free_text
 from .lexical import sync_lexical
-from .parsing import DocumentError, discover, read_document
+from .parsing import DocumentError, discover, read_document, shown_name
 from .schema import Chunk, ParsedDocument
 from .sentences import split_with_text
 from .store import (
@@ -121,7 +121,9 @@ def ingest(
         store.check_model(embedder.name, embedder.dim)
         report.orphans_removed = store.remove_orphans()
         records = store.document_records()
-        paths = discover(documents_dir)
+        unlisted: list[DocumentError] = []
+        paths = discover(documents_dir, onerror=unlisted.append)
+        report.failed.extend((error.path, str(error)) for error in unlisted)
         seen: set[str] = set()
         chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
@@ -142,8 +144,8 @@ def ingest(
             try:
                 doc = read_document(path, documents_dir)
             except DocumentError as exc:
-                report.failed.append((doc_id, str(exc)))
-                log(f"skipped {exc}")
+                kept = " Its version read before stays in the index until then." if doc_id in records else ""
+                report.failed.append((shown_name(doc_id), f"{exc}{kept}"))
                 continue
             previous = records.get(doc.doc_id)
             if previous is not None and previous.content_hash == doc.content_hash and not recut:
@@ -152,7 +154,8 @@ def ingest(
             _mark_changing(store, report)
             _index_document(store, embedder, doc, chunker, report)
             (report.updated if previous else report.added).append(doc.doc_id)
-        for doc_id in sorted(set(records) - seen):
+        folders = tuple(error.path for error in unlisted)  # "locked/": its records were not seen, not deleted
+        for doc_id in sorted(d for d in set(records) - seen if not d.startswith(folders)):
             _mark_changing(store, report)
             store.delete_document(doc_id)
             report.removed.append(doc_id)

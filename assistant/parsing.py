@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import hashlib
 import io
 import json
 import logging
 import os
 import re
+import stat
 import unicodedata
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -41,6 +44,9 @@ from assistant.schema import DocumentMetadata, ParsedDocument
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 SIDECAR_SUFFIX = ".meta.json"
 
+MAX_FILE_BYTES = 200 * 2**20  # a record's file, or a Word file unpacked: more is a dump, not a record
+MAX_TEXT_CHARS = 3_000_000  # about 1,500 pages; embedding more would hold one ingest for hours
+
 _TEXT_SUFFIXES = (".txt", ".md")
 _HTML_SUFFIXES = (".html", ".htm")
 
@@ -59,7 +65,7 @@ class DocumentError(Exception):
 # Finding files
 
 
-def discover(documents_dir: Path) -> list[Path]:
+def discover(documents_dir: Path, onerror: Callable[[DocumentError], None] | None = None) -> list[Path]:
     """Every readable record under ``documents_dir``, in a stable order.
 
     Hidden files and folders (``.git``, editor swap files) and Office lock files
@@ -67,6 +73,8 @@ def discover(documents_dir: Path) -> list[Path]:
     Neither are the notes that describe a collection (README, SOURCE, LICENSE):
     the Riksdag set's SOURCE.md, which speaks of interpellations in general,
     ranked among the top three passages for questions about particular ones.
+    A folder that cannot be listed goes to ``onerror`` (as in ``os.walk``):
+    ingest must not take its records for deleted.
     """
     if not documents_dir.is_dir():
         raise DocumentError(
@@ -75,7 +83,17 @@ def discover(documents_dir: Path) -> list[Path]:
             "Create it and put the records in it, or point COUNCIL_QA_DOCUMENTS at the right folder",
         )
     found = []
-    for root, dirs, files in os.walk(documents_dir):
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename or documents_dir)
+        reason = f"is a folder that could not be read ({error.strerror or error})"
+        if folder == documents_dir:  # nothing to index, and every indexed record would look deleted
+            raise DocumentError(str(folder), reason, "Let this user list it")
+        if onerror is not None:
+            shown = folder.relative_to(documents_dir).as_posix() + "/"
+            onerror(DocumentError(shown, reason, "Let this user list it; its records stay indexed meanwhile"))
+
+    for root, dirs, files in os.walk(documents_dir, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
             if _is_record_name(name):
@@ -115,10 +133,18 @@ class _Content:
 def read_document(path: Path, documents_dir: Path) -> ParsedDocument:
     """Read one record with its metadata: sidecar over front matter over what the text says."""
     doc_id = _doc_id(path, documents_dir)
+    _check_file(path, doc_id)
+    _check_not_a_second_name(path, documents_dir, doc_id)
     raw = _read_bytes(path, doc_id)
     side_path = sidecar_path(path)
-    side_raw = _read_bytes(side_path, doc_id + SIDECAR_SUFFIX) if side_path.is_file() else None
+    side_raw = _read_bytes(side_path, doc_id + SIDECAR_SUFFIX) if _is_file(side_path) else None
     content = _content(path.suffix.lower(), raw, doc_id)
+    if len(content.text) > MAX_TEXT_CHARS:
+        raise DocumentError(
+            doc_id,
+            f"holds {len(content.text):,} characters of text, more than the {MAX_TEXT_CHARS:,} of one record",
+            "Split it into several files, one record each",
+        )
     declared = []
     if content.front_matter is not None:
         declared.append(_front_matter_metadata(content.front_matter, doc_id))
@@ -134,16 +160,85 @@ def read_document(path: Path, documents_dir: Path) -> ParsedDocument:
 
 
 def _doc_id(path: Path, documents_dir: Path) -> str:
-    for candidate, base in ((path, documents_dir), (path.resolve(), documents_dir.resolve())):
+    try:
+        doc_id = path.relative_to(documents_dir).as_posix()
+    except ValueError:
         try:
-            return candidate.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    raise DocumentError(
-        str(path),
-        f"is not inside the documents folder {documents_dir}",
-        "Move it into that folder, or point COUNCIL_QA_DOCUMENTS at the folder that holds it",
-    )
+            doc_id = path.resolve().relative_to(documents_dir.resolve()).as_posix()
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symbolic link loop
+            raise DocumentError(
+                str(path),
+                f"is not inside the documents folder {documents_dir}",
+                "Move it into that folder, or point COUNCIL_QA_DOCUMENTS at the folder that holds it",
+            ) from None
+    if shown_name(doc_id) != doc_id:  # bytes the file system holds that no JSON, Chroma or citation can carry
+        raise DocumentError(
+            shown_name(doc_id),
+            "has a file name that is not valid UTF-8",
+            "Rename it (the index, its citations and the API carry names as UTF-8)",
+        ) from None
+    return doc_id
+
+
+def shown_name(name: str) -> str:
+    """A file name as it can be printed: bytes that are not UTF-8 as ``\\xff``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _check_file(path: Path, doc_id: str) -> None:
+    """A regular file of a record's size: a FIFO would hang the read, /dev/zero fill the memory."""
+    try:
+        status = path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise DocumentError(doc_id, "is a symbolic link that loops", "Remove the link") from error
+        raise DocumentError(
+            doc_id,
+            f"could not be read ({error.strerror or error})",
+            "Check that the file exists and that this user may read it (a link must point at a file)",
+        ) from error
+    if stat.S_ISDIR(status.st_mode):
+        raise DocumentError(doc_id, "is a folder, not a file", "Give the path of a record in it")
+    if not stat.S_ISREG(status.st_mode):
+        raise DocumentError(
+            doc_id,
+            "is not a regular file (a pipe, a device or a socket)",
+            "Put the record's file itself in the folder",
+        )
+    if status.st_size > MAX_FILE_BYTES:
+        raise DocumentError(
+            doc_id,
+            f"is {_size(status.st_size)}, more than the {_size(MAX_FILE_BYTES)} of one record",
+            "Split it into several files, one record each",
+        )
+
+
+def _check_not_a_second_name(path: Path, documents_dir: Path, doc_id: str) -> None:
+    """A link to another record of the folder would index it twice, and answers cite the link."""
+    if not path.is_symlink():
+        return
+    target = path.resolve()
+    try:
+        other = target.relative_to(documents_dir.resolve())
+    except ValueError:
+        return  # a record kept elsewhere and linked in: this is its only name here
+    if _is_record_name(target.name) and not any(part.startswith(".") for part in other.parts):
+        raise DocumentError(
+            doc_id,
+            f"is a link to {other.as_posix()}, which is indexed under its own name",
+            "Remove the link",
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB" if n >= 2**20 else f"{n / 2**10:,.0f} kB"
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):  # a name too long once ".meta.json" is added, a link loop
+        return False
 
 
 def _read_bytes(path: Path, shown_as: str) -> bytes:
@@ -300,6 +395,7 @@ def _binary_reason(raw: bytes, evidence: str) -> tuple[str, str]:
 # Front matter and sidecars
 
 _FENCE = re.compile(r"---[ \t]*")
+_KEY_LINE = re.compile(r"[^\W\d][\w -]{0,40}:(?:\s|$)")  # "titel: …", "datum_inlämnad: '2024-05-21'"
 
 
 def _split_front_matter(text: str, doc_id: str) -> tuple[str, dict[str, Any] | None]:
@@ -311,7 +407,13 @@ def _split_front_matter(text: str, doc_id: str) -> tuple[str, dict[str, Any] | N
         return text, None
     close = next((i for i in range(1, len(lines)) if _FENCE.fullmatch(lines[i])), None)
     if close is None:
-        return text, None
+        if len(lines) > 1 and _KEY_LINE.match(lines[1]):
+            raise DocumentError(
+                doc_id,
+                "has front matter opened by --- on line 1 that no --- line closes",
+                "Add a line of --- after the last 'key: value' line",
+            )
+        return text, None  # a rule, then text
     data = _load_yaml("\n".join(lines[1:close]), doc_id)
     body = "\n".join(lines[close + 1 :])
     return re.sub(r"\A(?:[ \t\f\v]*\n)+", "", body), data
@@ -553,6 +655,7 @@ def _docx_text(raw: bytes, doc_id: str) -> str:
     import docx
     from docx.table import Table
 
+    _check_unpacked_size(raw, doc_id)
     try:
         document = docx.Document(io.BytesIO(raw))
         blocks = [
@@ -566,6 +669,21 @@ def _docx_text(raw: bytes, doc_id: str) -> str:
             "Open it in Word or LibreOffice and save it again as .docx (a renamed old .doc will not work)",
         ) from error
     return normalize_text("\n\n".join(block for block in blocks if block))
+
+
+def _check_unpacked_size(raw: bytes, doc_id: str) -> None:
+    """A .docx is a zip: 3 MB of it unpacked to 1 GB of XML and more than 6 GB of memory."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # python-docx says what is wrong with it
+    if unpacked > MAX_FILE_BYTES:
+        raise DocumentError(
+            doc_id,
+            f"unpacks to {_size(unpacked)}, more than the {_size(MAX_FILE_BYTES)} of one record",
+            "Save it again from Word without embedded files, or split it",
+        )
 
 
 def _table_text(table: Any) -> str:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
+from assistant import parsing
 from assistant.cli import main
 from assistant.embeddings import get_embedder
 from assistant.engine import Engine
@@ -204,6 +209,83 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(corpus, make_settings):
         assert name in reason
     assert len(report.added) == 5
     assert_consistent(settings)
+
+
+def test_files_that_are_no_records_are_named_and_the_rest_is_indexed(corpus, make_settings, monkeypatch):
+    """Ingest fuzzing: each of these crashed, hung or exhausted memory, and every file after it in
+    the folder went unread; a link to a record in the folder indexed it twice under the link's name."""
+    os.mkfifo(corpus / "a-pipe.txt")
+    (corpus / "a-loop.txt").symlink_to("a-loop.txt")
+    (corpus / "a-zero.txt").symlink_to("/dev/zero")
+    (corpus / "a-link.txt").symlink_to(ANSWER_DOC)
+    (corpus / os.fsdecode(b"a-\xff.txt")).write_text("En rad om socialsekreterare.\n" * 3)
+    (corpus / ("a" + "x" * 245 + ".txt")).write_text("Ett namn nära gränsen.\n" * 3)  # 250 bytes: legal
+    (corpus / "a-unclosed.md").write_text("---\ntitel: Aldrig stängd\nparti: S\n\nText om något.\n")
+    (corpus / "a-rule.md").write_text("---\n\nText under ett streck, utan front matter.\n")
+    monkeypatch.setattr(parsing, "MAX_FILE_BYTES", 50_000)
+    (corpus / "a-huge.txt").write_text("Ett ord till. " * 4_000)  # 56 kB
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<w:t>x</w:t>" * 10_000)  # 120 kB unpacked, 1 kB packed
+    (corpus / "a-bomb.docx").write_bytes(bomb.getvalue())
+    settings = make_settings(corpus)
+    report = ingest(settings, progress=False)
+    failed = dict(report.failed)
+    expected = {
+        "a-pipe.txt": "is not a regular file",
+        "a-loop.txt": "is a symbolic link that loops",
+        "a-zero.txt": "is not a regular file",
+        "a-link.txt": f"is a link to {ANSWER_DOC}, which is indexed under its own name",
+        "a-\\xff.txt": "has a file name that is not valid UTF-8",
+        "a-unclosed.md": "has front matter opened by --- on line 1 that no --- line closes",
+        "a-huge.txt": "is 55 kB, more than the 49 kB of one record",
+        "a-bomb.docx": "unpacks to 117 kB, more than the 49 kB of one record",
+    }
+    assert set(failed) == set(expected), failed
+    for name, reason in expected.items():
+        assert failed[name].startswith(f"{name}: {reason}"), failed[name]
+    assert set(report.added) == {p.name for p in DOCUMENTS.glob("*.txt")} | {
+        "a" + "x" * 245 + ".txt",
+        "a-rule.md",
+    }
+    assert_consistent(settings)
+
+
+def test_a_record_that_no_longer_reads_says_its_old_version_stays(corpus, make_settings):
+    settings = make_settings(corpus)
+    ingest(settings, progress=False)
+    (corpus / KUMLA_DOC).write_bytes(b"")
+    report = ingest(settings, progress=False)
+    assert dict(report.failed)[KUMLA_DOC].endswith("Its version read before stays in the index until then.")
+    assert KUMLA_DOC in Store(settings).document_records() and not report.removed
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv (util-linux) to read as non-root")
+def test_a_folder_that_cannot_be_listed_keeps_its_records(corpus, make_settings):
+    """Ingest fuzzing: os.walk skipped an unreadable folder in silence, and ingest removed its records."""
+    locked = corpus / "locked"
+    locked.mkdir()
+    shutil.move(corpus / KUMLA_DOC, locked / KUMLA_DOC)
+    settings = make_settings(corpus)
+    assert f"locked/{KUMLA_DOC}" in ingest(settings, progress=False).added
+    locked.chmod(0)
+    try:
+        # root reads any folder: drop the capabilities that let it, as an ordinary user is
+        without_root = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+        command = [sys.executable, "-m", "assistant.cli", "ingest", "--documents", str(corpus)]
+        command += ["--index", str(settings.index), "--model", settings.model]
+        result = subprocess.run(
+            (without_root if os.geteuid() == 0 else []) + command,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        locked.chmod(0o755)
+    assert "locked/: is a folder that could not be read (Permission denied)" in result.stderr, result.stderr
+    assert "0 removed" in result.stderr + result.stdout
+    assert f"locked/{KUMLA_DOC}" in Store(settings).document_records()
 
 
 def test_latin1_file_keeps_swedish_letters(corpus, make_settings):

@@ -354,7 +354,7 @@ def test_binary_renamed_txt(tmp_path: Path, data: bytes, reason: str) -> None:
 def test_unsupported_type_and_unreadable_path(tmp_path: Path) -> None:
     assert "unsupported file type '.rtf'" in str(error_for(tmp_path, "a.rtf", "{\\rtf1 text}"))
     (tmp_path / "mapp.txt").mkdir()
-    with pytest.raises(DocumentError, match=r"mapp\.txt: could not be read"):
+    with pytest.raises(DocumentError, match=r"mapp\.txt: is a folder, not a file"):
         read_document(tmp_path / "mapp.txt", tmp_path)
 
 
