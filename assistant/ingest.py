@@ -123,7 +123,8 @@ def ingest(
         records = store.document_records()
         unlisted: list[DocumentError] = []
         paths = discover(documents_dir, onerror=unlisted.append)
-        report.failed.extend((error.path, str(error)) for error in unlisted)
+        for error in unlisted:
+            _fail(report, error.path, str(error), log)
         seen: set[str] = set()
         chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)
@@ -145,7 +146,7 @@ def ingest(
                 doc = read_document(path, documents_dir)
             except DocumentError as exc:
                 kept = " Its version read before stays in the index until then." if doc_id in records else ""
-                report.failed.append((shown_name(doc_id), f"{exc}{kept}"))
+                _fail(report, shown_name(doc_id), f"{exc}{kept}", log)
                 continue
             previous = records.get(doc.doc_id)
             if previous is not None and previous.content_hash == doc.content_hash and not recut:
@@ -165,6 +166,12 @@ def ingest(
         sync_lexical(store, Path(settings.index) / "lexical")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _fail(report: IngestReport, name: str, reason: str, log: Callable[[str], None]) -> None:
+    """Said at once (a long ingest shows it while it runs, also when ``serve`` builds the index)."""
+    report.failed.append((name, reason))
+    log(f"failed: {reason}")
 
 
 def _mark_changing(store: Store, report: IngestReport) -> None:
