@@ -419,9 +419,25 @@ def _split_front_matter(text: str, doc_id: str) -> tuple[str, dict[str, Any] | N
     return re.sub(r"\A(?:[ \t\f\v]*\n)+", "", body), data
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice ("parti: KD" then "parti: V" kept V silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"found the key {key!r} twice", key_node.start_mark
+                )
+            if isinstance(key, str | int | float | bool):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _load_yaml(block: str, doc_id: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(block)
+        data = yaml.load(block, Loader=_UniqueKeyLoader)  # a SafeLoader: no Python objects
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 2}: " if mark else ""  # +1 for 1-based, +1 for the opening ---
@@ -475,9 +491,29 @@ def _sidecar_metadata(raw: bytes, sidecar_id: str) -> DocumentMetadata:
         raise DocumentError(sidecar_id, f"has a bad value: {error}", "Fix that value in the JSON") from error
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys differ: with two "parties", json keeps the last without a word."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
 def _load_sidecar_json(raw: bytes, sidecar_id: str) -> dict[str, Any]:
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as error:
+        raise DocumentError(
+            sidecar_id, f"has the key {error.key!r} twice", "Keep one of them: the other would be lost"
+        ) from error
     except UnicodeDecodeError as error:
         raise DocumentError(sidecar_id, "is not UTF-8 text", "Save it as UTF-8") from error
     except json.JSONDecodeError as error:

@@ -351,6 +351,19 @@ def test_binary_renamed_txt(tmp_path: Path, data: bytes, reason: str) -> None:
     assert message.startswith("bild.txt: ") and reason in message
 
 
+def test_front_matter_that_gives_a_key_twice_or_is_never_closed_is_named(tmp_path: Path) -> None:
+    """Ingest fuzzing: the last of two "parti:" lines won without a word, and an unclosed block
+    was indexed as the record's text, its title made of the YAML lines."""
+    twice = error_for(tmp_path, "a.md", "---\ntitel: A\nparti: KD\nparti: V\n---\nText.\n")
+    assert str(twice).startswith(
+        "a.md: has front matter that is not valid YAML (line 4: found the key 'parti' twice)"
+    )
+    unclosed = error_for(tmp_path, "b.md", "---\ntitel: Aldrig stängd\nparti: S\n\nText om något.\n")
+    assert str(unclosed).startswith("b.md: has front matter opened by --- on line 1 that no --- line closes")
+    # a rule above the text opens no front matter
+    assert read(tmp_path, "c.md", "---\n\nText under ett streck.\n").text.startswith("---")
+
+
 def test_unsupported_type_and_unreadable_path(tmp_path: Path) -> None:
     assert "unsupported file type '.rtf'" in str(error_for(tmp_path, "a.rtf", "{\\rtf1 text}"))
     (tmp_path / "mapp.txt").mkdir()
@@ -407,6 +420,7 @@ def test_sidecar_works_for_binary_formats(tmp_path: Path) -> None:
         (b'{"datum": "i morgon"}', "a.txt.meta.json: has a bad value: 'datum: i morgon' is not a date"),
         ("{'x': 1}".encode("cp1252"), "a.txt.meta.json: is not valid JSON"),
         ('{"kommun": "Kumla"}'.encode("utf-16"), "a.txt.meta.json: is not UTF-8 text"),
+        (b'{"parties": ["KD"], "parties": ["V"]}', "a.txt.meta.json: has the key 'parties' twice"),
     ],
 )
 def test_bad_sidecar_is_named(tmp_path: Path, sidecar: bytes, expected: str) -> None:
