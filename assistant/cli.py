@@ -176,7 +176,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     report = ingest(settings_from(args), rebuild=args.rebuild)  # it names each failure as it meets it
     print(report.summary())
-    return 0
+    return 1 if report.failed else 0  # the rest is indexed; a cron job or CI still learns of the failures
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

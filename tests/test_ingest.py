@@ -283,6 +283,7 @@ def test_a_folder_that_cannot_be_listed_keeps_its_records(corpus, make_settings)
         )
     finally:
         locked.chmod(0o755)
+    assert result.returncode == 1, "the rest is indexed, and the exit code says not everything was"
     assert "locked/: is a folder that could not be read (Permission denied)" in result.stderr, result.stderr
     assert "0 removed" in result.stderr + result.stdout
     assert f"locked/{KUMLA_DOC}" in Store(settings).document_records()
