@@ -334,12 +334,15 @@ def decode_text(raw: bytes, doc_id: str) -> str:
     UTF-8 (with or without BOM) first; otherwise Windows-1252, which is what
     Swedish Windows exports are and which, unlike guessing with a detector, never
     turns "ö" into something else on a short file. UTF-16 is read when it has a
-    BOM. Line endings become ``\\n`` and Unicode NFC; every other character stays.
+    BOM, or when every other byte is NUL as Latin text in UTF-16 is. Line
+    endings become ``\\n`` and Unicode NFC; every other character stays.
     """
     if raw.startswith((b"%PDF-", b"PK\x03\x04")):
         raise DocumentError(doc_id, *_binary_reason(raw, "it is not plain text"))
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = _decode_utf16(raw, doc_id)
+    elif _utf16_without_bom(raw):
+        text = _decode_utf16(raw, doc_id, _utf16_without_bom(raw))
     else:
         if b"\0" in raw:
             raise DocumentError(doc_id, *_binary_reason(raw, "it contains NUL bytes"))
@@ -357,9 +360,21 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def _decode_utf16(raw: bytes, doc_id: str) -> str:
+def _utf16_without_bom(raw: bytes) -> str:
+    """``utf-16-le`` or ``-be`` when every other byte of the start is NUL, as in Latin text written
+    as UTF-16 without a byte order mark (some exports); "" otherwise, binary data included."""
+    head = raw[:4000]
+    if len(head) < 8 or len(head) % 2:
+        return ""
+    for codec, high, low in (("utf-16-le", head[1::2], head[0::2]), ("utf-16-be", head[0::2], head[1::2])):
+        if high.count(0) >= 0.95 * len(high) and 0 not in low:
+            return codec
+    return ""
+
+
+def _decode_utf16(raw: bytes, doc_id: str, codec: str = "utf-16") -> str:
     try:
-        return raw.decode("utf-16")
+        return raw.decode(codec)
     except UnicodeDecodeError as error:
         raise DocumentError(
             doc_id, f"starts like UTF-16 text but is damaged ({error.reason})", "Save it again as UTF-8"

@@ -157,6 +157,8 @@ def test_doc_id_is_relative_with_forward_slashes(tmp_path: Path) -> None:
         ("cp1252", SWEDISH + " ”citat” €"),
         ("latin-1", "Åsa Öberg frågar om äldreomsorgen, é och ü följer med"),
         ("utf-16", SWEDISH),
+        ("utf-16-le", SWEDISH),  # no byte order mark: read as "binary data (NUL bytes)" before
+        ("utf-16-be", SWEDISH),
     ],
 )
 def test_text_encodings(tmp_path: Path, encoding: str, text: str) -> None:
