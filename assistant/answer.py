@@ -140,10 +140,13 @@ def compose(
     ranked = demote_askers(demote_unnamed_records(candidates, question, vocabulary), question)
     chosen = select_sentences(ranked, budget, per_passage)
     chosen = novel_only(chosen, question, term_groups, vocabulary)
-    chosen = people_only(figures_only(chosen, question), question)
-    if not chosen:  # nothing but questions (or fragments) near the top
-        yield from _abstain(question, hits, language, reason="asked_not_answered" if candidates else "")
+    chosen = figures_only(chosen, question)
+    named = people_only(chosen, question)
+    if not named:  # nothing but questions (or fragments) near the top, or asked who, no one named
+        reason = "no_one_named" if chosen else "asked_not_answered" if candidates else ""
+        yield from _abstain(question, hits, language, reason=reason)
         return
+    chosen = named
     citations: list[Citation] = []
     parts = [t("according", language)]
     yield parts[0]

@@ -38,6 +38,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena säger att det ska göras, inte vad det visade.",
         "en": "The closest passages say that it is to be done, not what it showed.",
     },
+    "no_one_named": {
+        "sv": "De närmaste styckena nämner ingen person.",
+        "en": "The closest passages name no one.",
+    },
     "no_reply": {
         "sv": "De närmaste styckena kommer från frågor som ställts, inte från något svar på dem.",
         "en": "The closest passages come from questions put, not from any reply to them.",

@@ -191,6 +191,14 @@ def asks_for_authors(question: str) -> bool:
     return bool(_AUTHORS_QUESTION.search(question))
 
 
+_WHO = re.compile(r"\b(?:who|whom|whose|vem|vems)\b", re.IGNORECASE)
+
+
+def asks_who(question: str) -> bool:
+    """Asks for a person ("vem", "who"), not which office, party or minister ("vilka borgarråd")."""
+    return bool(_WHO.search(question))
+
+
 def asks_for_people(question: str) -> bool:
     """Asked who wrote, to whom or which party, the record's heading is the answer, not mere context."""
     return bool(_PEOPLE_QUESTION.search(question))

@@ -25,6 +25,7 @@ from .questions import (
     asks_only_for_figures,
     asks_only_for_people,
     asks_what_was_done,
+    asks_who,
     figure_fits,
     has_several_parts,
     names_one_record,
@@ -479,11 +480,16 @@ def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:
 
     "Who answered the interpellation …, and in what role?" drew the answer's
     title and a sentence on the board's August meeting along with the
-    signature "Bodil Wennerbrandt Sevastik Socialnämndens ordförande".
+    signature "Bodil Wennerbrandt Sevastik Socialnämndens ordförande". Asked
+    who ("vem", "who"), when none names anyone none answers: "Vem är chef för
+    barn och unga enheten?" drew a sentence on what a "chef" heard at exit
+    interviews. Asked which office or party, a sentence naming one will do.
     """
     if not asks_only_for_people(question):
         return chosen
-    naming = [s for s in chosen if names_someone(s.text, s.hit.chunk, question)] or chosen
+    naming = [s for s in chosen if names_someone(s.text, s.hit.chunk, question)]
+    if not naming and not asks_who(question):
+        return chosen  # "Vilka borgarråd var ansvariga?" is answered by offices: "socialborgarrådet och …"
     if not names_one_record(question) or len(naming) < 2:
         return naming
     # about one record, the other records' headings name other people: "Who wrote the 2001

@@ -826,9 +826,21 @@ def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_
     # the bonus for naming the record's own people reads an office the same way
     assert not names_its_people(finance.text, finance.hit.chunk, "Who answered the interpellation?")
     assert names_its_people(addressed.text, addressed.hit.chunk, "Who was it addressed to?")
-    # "and why?" is answered by a sentence naming no one; so is a question naming no one at all
+    # "and why?" is answered by a sentence naming no one; "which offices" by one naming offices
     assert people_only([title, signed], "Vem debatterade, och varför?") == [title, signed]
     assert people_only([role, title], "Vilka borgarråd var ansvariga?") == [role, title]
+    # asked who, a sentence naming no one answers nothing
+    assert people_only([title, role], "Vem var ansvarig?") == []
+
+
+def test_asked_who_the_records_name_no_one_for_the_answer_abstains(bundled_engine) -> None:
+    """It quoted "Vid avgångssamtal genomförda av chef …": a sentence on what a chef heard, not who."""
+    unnamed = bundled_engine.answer("Vem är chef för barn och unga enheten?")
+    assert unnamed.abstained and "De närmaste styckena nämner ingen person." in unnamed.text
+    english = bundled_engine.answer("Who is the head of the children and youth unit?")
+    assert english.abstained and "The closest passages name no one." in english.text
+    named = bundled_engine.answer("Vem svarade på interpellationen om avhoppen bland socialsekreterare?")
+    assert not named.abstained and "Bodil Wennerbrandt Sevastik" in named.text
 
 
 def test_asked_who_wrote_one_record_the_answer_names_only_that_records_people() -> None:
