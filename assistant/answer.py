@@ -34,6 +34,7 @@ from .quotes import (
     demote_askers,
     demote_unnamed_records,
     figures_only,
+    in_months_asked,
     key_terms,
     novel_only,
     people_only,
@@ -140,7 +141,7 @@ def compose(
     ranked = demote_askers(demote_unnamed_records(candidates, question, vocabulary), question)
     chosen = select_sentences(ranked, budget, per_passage)
     chosen = novel_only(chosen, question, term_groups, vocabulary)
-    chosen = figures_only(chosen, question)
+    chosen = in_months_asked(figures_only(chosen, question), question)
     named = people_only(chosen, question)
     if not named:  # nothing but questions (or fragments) near the top, or asked who, no one named
         reason = "no_one_named" if chosen else "asked_not_answered" if candidates else ""

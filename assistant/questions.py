@@ -97,6 +97,25 @@ def years_in(text: str) -> set[str]:
     return set(re.findall(r"\b(?:19|20)\d\d\b", text))
 
 
+_SWEDISH_MONTHS = (
+    "januari februari mars april maj juni juli augusti september oktober november december".split()
+)
+_ENGLISH_MONTHS = (
+    "January February March April May June July August September October November December".split()
+)
+_MONTH = {name: n for names in (_SWEDISH_MONTHS, _ENGLISH_MONTHS) for n, name in enumerate(names, 1)}
+# Swedish names in any case; English ones capitalized, and "May" only before a day or year ("may" is a verb)
+_NAMED_MONTH = re.compile(
+    r"\b(?i:" + "|".join(_SWEDISH_MONTHS) + r")\b"
+    r"|\b(?:" + "|".join(m for m in _ENGLISH_MONTHS if m != "May") + r")\b|\bMay(?=\s+\d)"
+)
+
+
+def months_in(text: str) -> set[int]:
+    """The calendar months ``text`` names (1-12), Swedish or English: "i augusti" and "in August" agree."""
+    return {_MONTH.get(m, _MONTH.get(m.lower(), 0)) for m in _NAMED_MONTH.findall(text)}
+
+
 _HOW_LONG = re.compile(r"\bhow long\b|\bhur (?:länge|lång tid)\b", re.IGNORECASE)
 _END_POINT = re.compile(
     r"\b(?:till och med|t\.\s?o\.\s?m\.|fram till|till år|until|through)\s+(?:år\s+)?(?:19|20)\d\d\b",

@@ -28,6 +28,7 @@ from .questions import (
     asks_who,
     figure_fits,
     has_several_parts,
+    months_in,
     names_one_record,
     states_quantity,
     years_in,
@@ -473,6 +474,20 @@ def figures_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     if not asks_only_for_figures(question):
         return chosen
     return [s for s in chosen if states_quantity(s.text, question)] or chosen
+
+
+def in_months_asked(chosen: list[Sentence], question: str) -> list[Sentence]:
+    """Asked about a month, not the quotes that name only other months, once one names a month asked.
+
+    "Vad fick socialnämnden veta om rekryteringsläget i augusti 2024?" drew
+    the board's February and April briefings along with August's: a record
+    that reports month by month sets each month's sentences close together.
+    A quote naming no month may still say what happened then, so it stays.
+    """
+    asked = months_in(question)
+    if not asked or not any(months_in(s.text) & asked for s in chosen):
+        return chosen
+    return [s for s in chosen if not (named := months_in(s.text)) or named & asked]
 
 
 def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:

@@ -32,6 +32,7 @@ from assistant.questions import (
     figure_fits,
     follows_on,
     has_several_parts,
+    months_in,
     names_one_record,
     speaks_of_future,
     states_date,
@@ -1145,3 +1146,21 @@ def test_a_short_question_is_a_follow_up_only_when_it_needs_the_one_before(bundl
     carried = retrieval_query("och varför?", [(essay, "…")]).split()
     assert carried == ["ord"] * CARRIED_WORDS + ["och", "varför?"]
     assert retrieval_query("Hur många slutade?", [(before, "…")], complete=True) == "Hur många slutade?"
+
+
+def test_asked_about_a_month_the_answer_leaves_out_sentences_on_other_months(bundled_engine) -> None:
+    """The board's February and April briefings were quoted beside August's, which was asked about."""
+    august = bundled_engine.answer("Vad fick socialnämnden veta om rekryteringsläget i augusti 2024?")
+    quotes = [c.quote for c in august.citations]
+    assert any("Vid augusti månads nämnd" in q for q in quotes)
+    assert not any("februari" in q for q in quotes), quotes
+    # "May" is a month only before a day or a year: "may" is a verb, and nothing is filtered by it
+    assert months_in("What may the board do in May 2024 or in augusti?") == {5, 8}
+    assert months_in("What may the board do?") == set()
+    # "januari- november 2024" is not December
+    december = bundled_engine.answer(
+        "Hur många socialsekreterare saknades på barn och unga enheten i december 2024?"
+    )
+    assert [c.quote for c in december.citations] == [
+        "Nuläget i december är att det saknas 10 stycken socialsekreterare."
+    ]
