@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -343,8 +344,26 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Chroma's rule for collection names. Checked here, not left to Chroma: its refusal reads like a
+# damaged index, and `ingest --rebuild` would then move a healthy store aside.
+_COLLECTION_NAME = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9._-]{1,510})[a-zA-Z0-9]$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def collection_problem(name: str) -> str | None:
+    """Why Chroma would refuse ``name`` as a collection name, or None."""
+    if not _COLLECTION_NAME.match(name) or ".." in name or _IPV4.match(name):
+        return (
+            f"COUNCIL_QA_COLLECTION={name!r}: must be 3-512 characters of letters, digits, '.', '_' "
+            "and '-', start and end with a letter or digit, hold no '..' and not be an IP address"
+        )
+    return None
+
+
 def settings_problems(settings: Settings) -> list[str]:
     """Each setting outside what it accepts, as 'COUNCIL_QA_NAME=value: what it must be'."""
+    from .ratelimit import parse_rate  # the server's module; imported here only to check the setting
+
     problems = []
     for f in fields(settings):
         value = getattr(settings, f.name)
@@ -353,9 +372,21 @@ def settings_problems(settings: Settings) -> list[str]:
             low, high = _RANGES[f.name]
             if not low <= value <= high:
                 problems.append(f"{name}={value!r}: must be from {low:g} to {high:g}")
-        elif f.name in _CHOICES and str(value).strip().lower() not in _CHOICES[f.name]:
+        elif f.name in _CHOICES and value not in _CHOICES[f.name]:
             accepted = ", ".join(c for c in _CHOICES[f.name] if c)
             problems.append(f"{name}={value!r}: must be one of {accepted}")
+    if settings.chunk_overlap >= settings.chunk_tokens:
+        problems.append(
+            f"COUNCIL_QA_CHUNK_OVERLAP={settings.chunk_overlap}: must be less than "
+            f"COUNCIL_QA_CHUNK_TOKENS ({settings.chunk_tokens})"
+        )
+    problem = collection_problem(settings.collection)
+    if problem:
+        problems.append(problem)
+    try:
+        parse_rate(settings.rate_limit)
+    except ValueError as error:
+        problems.append(str(error))
     return problems
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,6 +53,15 @@ def test_another_documents_folder_gets_its_own_index(tmp_path: Path) -> None:
         ({"COUNCIL_QA_BATCH_SIZE": "0"}, "COUNCIL_QA_BATCH_SIZE"),
         ({"COUNCIL_QA_CHROMA_TIMEOUT": "-1"}, "COUNCIL_QA_CHROMA_TIMEOUT"),
         ({"COUNCIL_QA_LEXICAL_WEIGHT": "-0.5"}, "COUNCIL_QA_LEXICAL_WEIGHT"),
+        # accepted by the check once (stripped, lowercased), then refused at the first question
+        ({"COUNCIL_QA_MODE": " Dense"}, "COUNCIL_QA_MODE=' Dense'"),
+        ({"COUNCIL_QA_FUSION": "RRF"}, "COUNCIL_QA_FUSION='RRF'"),
+        ({"COUNCIL_QA_CHUNK_OVERLAP": "192"}, "COUNCIL_QA_CHUNK_OVERLAP=192: must be less than"),
+        ({"COUNCIL_QA_RATE_LIMIT": "lots"}, "COUNCIL_QA_RATE_LIMIT='lots'"),
+        ({"COUNCIL_QA_COLLECTION": "a"}, "COUNCIL_QA_COLLECTION='a': must be 3-512 characters"),
+        ({"COUNCIL_QA_COLLECTION": "my collection"}, "COUNCIL_QA_COLLECTION"),
+        ({"COUNCIL_QA_COLLECTION": "10.0.0.1"}, "COUNCIL_QA_COLLECTION"),
+        ({"COUNCIL_QA_COLLECTION": "a..b"}, "COUNCIL_QA_COLLECTION"),
     ],
 )
 def test_values_out_of_range_are_refused_naming_the_variable(env: dict[str, str], named: str) -> None:
@@ -62,3 +74,25 @@ def test_cli_overrides_are_checked_too() -> None:
     with pytest.raises(ValueError, match="COUNCIL_QA_K=0"):
         Settings.from_env({}, k=0)
     assert Settings.from_env({"COUNCIL_QA_K": "50", "COUNCIL_QA_MODE": "lexical"}).k == 50
+
+
+def test_a_collection_name_chroma_refuses_leaves_the_index_alone(tmp_path: Path) -> None:
+    """Chroma's refusal read as a damaged index, and the advised `ingest --rebuild` moved the store aside."""
+    index = tmp_path / "index"
+    (index / "chroma").mkdir(parents=True)
+    (index / "lexical").mkdir()
+    env = {**os.environ, "COUNCIL_QA_COLLECTION": "a"}
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", "--rebuild", "--index", str(index)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "COUNCIL_QA_COLLECTION='a'" in done.stderr and "damaged" not in done.stderr
+    assert sorted(p.name for p in index.iterdir()) == ["chroma", "lexical"]
+    assert (
+        Settings.from_env({"COUNCIL_QA_COLLECTION": "council-qa.v2_test"}).collection == "council-qa.v2_test"
+    )
