@@ -14,10 +14,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .config import MAX_K
-from .questions import holds_words
+from .questions import MAX_QUESTION, holds_words
 from .schema import DATE_PATTERN, Filters, date_bounds, filter_problem
 
-MAX_QUESTION = 2000
 MAX_FILTER_VALUE = 200
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 

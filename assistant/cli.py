@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import MAX_K, RETRIEVAL_MODES, Settings, for_folders
-from .questions import holds_words
+from .questions import MAX_QUESTION, holds_words
 from .schema import Answer, Filters, date_bounds, filter_problem
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -185,6 +185,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     question = args.question.strip()
     if not holds_words(question):
         raise UsageError('the question is empty: ask one, e.g. council-qa ask "Hur många slutade 2024?"')
+    if len(question) > MAX_QUESTION:
+        raise UsageError(f"the question has {len(question):,} characters; ask in at most {MAX_QUESTION:,}")
     filters = parse_filters(args.where, args.since, args.until)
     engine = Engine.open(settings_from(args))
     result = engine.answer(question, k=args.k, filters=engine.normalize_filters(filters), mode=args.mode)

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MIN_PART = 4  # shortest compound part worth indexing ("lön", "chef" are borderline; 4 keeps noise low)
 MIN_COMPOUND = 9  # words shorter than this are rarely compounds worth splitting
+# Splitting stems every tail of a word, so its cost grows with the square of the word's length: one
+# 100,000-letter "word" in a question took 37 s and 2.4 GB. Real compounds stay far below this
+# ("arbetsmarknadsutbildningsplatser" has 32 letters); longer runs are codes, URLs or junk.
+MAX_COMPOUND = 64
 LINKING = ("s", "e", "a", "o", "u")  # fogemorfem: arbetsmiljö, kvinnodominerade, ...
 
 
@@ -63,7 +67,7 @@ def split_compound(word: str, vocabulary: frozenset[str] | set[str]) -> list[str
     (personal|omsättning), so we look for the longest known tail first and then
     for a known head, allowing a linking letter between them.
     """
-    if len(word) < MIN_COMPOUND:
+    if not MIN_COMPOUND <= len(word) <= MAX_COMPOUND:
         return []
     parts: list[str] = []
     for cut in range(MIN_PART, len(word) - MIN_PART + 1):

@@ -463,6 +463,11 @@ def follows_on(question: str) -> bool:
     return bool(_CONTINUES.search(question) or _POINTS_BACK.search(question))
 
 
+# Longest question taken (characters), by the API, the chat, `ask` and gold files alike: a council
+# question fits in a few hundred; far longer input is a paste gone wrong or an attempt to tie up a core.
+MAX_QUESTION = 2000
+
+
 def holds_words(question: str) -> bool:
     """Whether the question has a letter or digit: "???", "😀" or a zero-width space ask nothing."""
     return any(ch.isalnum() for ch in question)

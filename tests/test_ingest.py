@@ -382,6 +382,7 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path):
         (["ask", "x", "--since", "2025", "--until", "2024-06"], "--until '2024-06' is before --since '2025'"),
         (["ask", "   "], "the question is empty"),
         (["ask", "?!\u200b"], "the question is empty"),
+        (["ask", "x" * 100_000], "the question has 100,000 characters; ask in at most 2,000"),
         (["ask", "x", "--since", "2023-02-29"], "2023-02-29 is not a date in the calendar"),
         (["ask", "x", "--where", "kind=poem"], "kind must be one of interpellation, answer, skrivelse"),
         (["ask", "x", "--where", "party=Vänsterpartiet"], "party must be one of V, S, MP"),
