@@ -39,6 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, StoreError, DocumentError, GoldError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder that is a file, a full disk, no permission: say which path
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"error: {exc.strerror or exc}{where}: check that path, the --documents and --index folders "
+            "and the COUNCIL_QA_* folders (see council-qa --help)",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -141,7 +149,14 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return for_folders(Settings.from_env(model=args.model), args.documents, args.index)
+    settings = for_folders(Settings.from_env(model=args.model), args.documents, args.index)
+    for option, folder in (("--documents", settings.documents), ("--index", settings.index)):
+        if folder.exists() and not folder.is_dir():
+            variable = "COUNCIL_QA_" + option.removeprefix("--").upper()
+            raise UsageError(
+                f"{option} {folder} is a file, not a folder: give a folder ({option} or {variable})"
+            )
+    return settings
 
 
 def parse_filters(where: Sequence[str], since: str | None, until: str | None) -> Filters:
@@ -188,7 +203,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if len(question) > MAX_QUESTION:
         raise UsageError(f"the question has {len(question):,} characters; ask in at most {MAX_QUESTION:,}")
     filters = parse_filters(args.where, args.since, args.until)
-    engine = Engine.open(settings_from(args))
+    from .parsing import SUPPORTED_SUFFIXES
+
+    settings = settings_from(args)
+    engine = Engine.open(settings)
+    if engine.store.count() == 0:
+        raise UsageError(
+            f"the index at {settings.index} holds no records: put records ({', '.join(SUPPORTED_SUFFIXES)}) "
+            f"in {settings.documents} and run council-qa ingest"
+        )
     result = engine.answer(question, k=args.k, filters=engine.normalize_filters(filters), mode=args.mode)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

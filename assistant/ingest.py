@@ -22,7 +22,7 @@ from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .headings import heading_free_text
 from .lexical import sync_lexical
-from .parsing import DocumentError, discover, read_document, shown_name
+from .parsing import SUPPORTED_SUFFIXES, DocumentError, discover, read_document, shown_name
 from .schema import Chunk, ParsedDocument
 from .sentences import split_with_text
 from .store import (
@@ -105,9 +105,8 @@ def ingest(
     log = log or (lambda message: print(message, file=sys.stderr))
     documents_dir = Path(settings.documents)
     if not documents_dir.is_dir():
-        raise StoreError(
-            f"the documents folder {documents_dir} does not exist; create it or pass --documents"
-        )
+        problem = "is a file, not a folder" if documents_dir.exists() else "does not exist"
+        raise StoreError(f"the documents folder {documents_dir} {problem}; create it or pass --documents")
     started = time.perf_counter()
     report = IngestReport()
     # Both locks before anything slow: a second ingest, or a `serve` holding the embedded store, stops
@@ -125,6 +124,19 @@ def ingest(
         paths = discover(documents_dir, onerror=unlisted.append)
         for error in unlisted:
             _fail(report, error.path, str(error), log)
+        if not paths and not unlisted:
+            if records:  # an unmounted share or a wrong path would otherwise empty the index
+                raise StoreError(
+                    f"the documents folder {documents_dir} holds no records, but the index holds "
+                    f"{len(records)}: nothing was removed. Check the folder; to empty the index on "
+                    "purpose, run council-qa ingest --rebuild"
+                )
+            _fail(
+                report,
+                str(documents_dir),
+                f"{documents_dir} holds no records ({', '.join(SUPPORTED_SUFFIXES)})",
+                log,
+            )
         seen: set[str] = set()
         chunker = make_chunker(settings.chunk_tokens, settings.chunk_overlap)
         chunking = chunking_stamp(settings.chunk_tokens, settings.chunk_overlap)

@@ -210,6 +210,8 @@ class LexicalIndex:
     def search_terms(
         self, terms: Sequence[str], n: int, allowed: set[str] | None = None
     ) -> list[tuple[str, float]]:
+        if self._bm25 is None:  # an index of no records
+            return []
         vocab = self._bm25.vocab_dict  # type: ignore[attr-defined]
         known = [t for t in terms if t in vocab]
         if not known:

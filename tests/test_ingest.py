@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -260,6 +261,34 @@ def test_a_record_that_no_longer_reads_says_its_old_version_stays(corpus, make_s
     assert KUMLA_DOC in Store(settings).document_records() and not report.removed
 
 
+def test_a_documents_folder_that_turns_up_empty_does_not_empty_the_index(corpus, make_settings, tmp_path):
+    """An unmounted share or a wrong path removed every record; CLI fuzzing: `ask` then crashed."""
+    settings = make_settings(corpus)
+    ingest(settings, progress=False)
+    before = Store(settings).document_records()
+    for record in corpus.iterdir():
+        record.unlink()
+    with pytest.raises(StoreError, match=f"holds no records, but the index holds {len(before)}: nothing"):
+        ingest(settings, progress=False)
+    assert Store(settings).document_records() == before
+    # a folder that never held any is named as the failure, and `ask` says so instead of crashing
+    empty = replace(settings, index=tmp_path / "empty-index")
+    assert "holds no records" in ingest(empty, progress=False).failed[0][1]
+    folders = ["--documents", str(corpus), "--index", str(empty.index), "--model", settings.model]
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ask", "Hur många slutade 2024?", *folders],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"the index at {empty.index} holds no records" in result.stderr
+    # with --rebuild the empty folder empties the index, as asked
+    assert sorted(ingest(settings, rebuild=True, progress=False).failed)[0][0] == str(corpus)
+    assert Store(settings).document_records() == {}
+
+
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv (util-linux) to read as non-root")
 def test_a_folder_that_cannot_be_listed_keeps_its_records(corpus, make_settings):
     """Ingest fuzzing: os.walk skipped an unreadable folder in silence, and ingest removed its records."""
@@ -434,3 +463,17 @@ def test_a_record_of_one_passage_keeps_its_heading(tmp_path, make_settings):
     found = engine.search("Vänsterpartiet Kumla interpellation", k=10)
     kumla_opening = [h for h in found if h.chunk.doc_id == KUMLA_DOC and h.chunk.start < 100]
     assert kumla_opening and kumla_opening[0].heading_free is not None, "a longer record's opening keeps it"
+
+
+def test_cli_names_a_folder_that_is_a_file(tmp_path, capsys, monkeypatch):
+    """CLI fuzzing: each of these ended in a NotADirectoryError traceback or said "does not exist"."""
+    afile = tmp_path / "afile"
+    afile.write_text("", encoding="utf-8")
+    assert main(["ask", "x", "--index", str(afile)]) == 2
+    assert f"--index {afile} is a file, not a folder" in capsys.readouterr().err
+    assert main(["ingest", "--documents", str(afile), "--index", str(tmp_path / "index")]) == 2
+    assert f"--documents {afile} is a file, not a folder" in capsys.readouterr().err
+    monkeypatch.setenv("COUNCIL_QA_MODEL_CACHE", str(afile))
+    assert main(["ask", "x", "--documents", str(DOCUMENTS), "--index", str(tmp_path / "index")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: Not a directory") and str(afile) in error and "Traceback" not in error
