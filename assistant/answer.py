@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from . import language as lang
@@ -261,6 +262,8 @@ def stream_answer(
     retrieved = time.perf_counter()
     for piece in compose_answer(engine, question, hits, searched=query):
         if isinstance(piece, Answer):
+            if not hits and filters and not filters.is_empty():  # the filters left no record to ask
+                piece.notices.append(t("no_record_matches", piece.language, filters=_shown(filters)))
             done = time.perf_counter()
             piece.timings_ms = {
                 "retrieval": round((retrieved - started) * 1000, 2),
@@ -268,6 +271,10 @@ def stream_answer(
                 "total": round((done - started) * 1000, 2),
             }
         yield piece
+
+
+def _shown(filters: Filters) -> str:
+    return ", ".join(f"{name}={value}" for name, value in asdict(filters).items() if value)
 
 
 def compose_with(engine: Engine, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:

@@ -43,6 +43,10 @@ def load_terms(extra_file: str = "") -> dict[str, list[str]]:
             extra = parse_terms(path.read_text(encoding="utf-8"), str(path))
         except OSError as exc:
             raise ValueError(f"COUNCIL_QA_TERMS: cannot read {path} ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"COUNCIL_QA_TERMS: {path} is not UTF-8 (byte {exc.start}); save it as UTF-8"
+            ) from None
         for key, values in extra.items():
             table.setdefault(key, []).extend(values)
     return table

@@ -85,6 +85,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This answer was written by a language model. Each sentence was checked against the passage "
         "it cites; read the passages [n] before quoting it.",
     },
+    "no_record_matches": {
+        "sv": "Ingen handling i indexet stämmer med filtren ({filters}).",
+        "en": "No record in the index matches the filters ({filters}).",
+    },
     "llm_removed": {
         "sv": "Meningar som togs bort för att de citerade styckena inte stöder dem: {count}.",
         "en": "Sentences removed because the passages they cite do not support them: {count}.",

@@ -148,6 +148,11 @@ def test_filters_restrict_the_records_and_match_case_insensitively(server: Serve
     assert {c["municipality"] for c in data["citations"]} == {"Stockholm"}
     dated = ask(server, {"question": QUESTION, "filters": {"since": "2026", "until": "2026-12-31"}}).json()
     assert {c["doc_id"] for c in dated["citations"]} <= {KUMLA_DOC}
+    assert not data["notices"] and not dated["notices"]
+    # filters that leave no record say so, rather than reading as "the records do not answer"
+    none = ask(server, {"question": QUESTION, "filters": {"municipality": "Atlantis"}}).json()
+    assert none["abstained"] and not none["citations"]
+    assert none["notices"] == ["Ingen handling i indexet stämmer med filtren (municipality=Atlantis)."]
 
 
 def test_a_conversation_id_carries_the_subject_into_a_follow_up(server: ServerProcess) -> None:
