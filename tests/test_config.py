@@ -73,6 +73,8 @@ def test_values_out_of_range_are_refused_naming_the_variable(env: dict[str, str]
 def test_cli_overrides_are_checked_too() -> None:
     with pytest.raises(ValueError, match="COUNCIL_QA_K=0"):
         Settings.from_env({}, k=0)
+    with pytest.raises(ValueError, match="COUNCIL_QA_MODEL='': name a model"):
+        Settings.from_env({}, model="")  # `--model ""` read as the folder "."
     assert Settings.from_env({"COUNCIL_QA_K": "50", "COUNCIL_QA_MODE": "lexical"}).k == 50
 
 
