@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(p)
     p.set_defaults(handler=cmd_ask)
 
+    from .evaluate import add_fail_under_argument
+
     p = sub.add_parser("eval", help="evaluate against a gold question set")
     _common(p)
     p.add_argument("--gold", type=Path, help="gold JSON Lines file (default: eval/gold.jsonl)")
@@ -83,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write a Markdown report (and a PNG chart beside it)")
     modes = ", ".join(RETRIEVAL_MODES)
     p.add_argument("--compare", help=f"comma-separated retrieval modes to run side by side ({modes})")
-    p.add_argument("--fail-under", nargs="*", default=[], metavar="METRIC=VALUE")
+    add_fail_under_argument(p)
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("serve", help="run the chat UI and the HTTP API")

@@ -14,6 +14,7 @@ still match another.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import unicodedata
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .questions import MAX_QUESTION
 
 LANGUAGES = ("en", "sv")
 KEYS = ("id", "language", "question", "answerable", "answer", "facts", "sources")
@@ -139,18 +142,50 @@ def load_gold(
     path = Path(path)
     documents_dir = Path(documents_dir)
     checker = _Checker(path, documents_dir, read_text or _default_reader(documents_dir))
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GoldError(
-            [GoldProblem(path, 0, "(file)", f"cannot read the gold file ({exc})", "Check the path")]
-        ) from None
+    lines = _split_lines(_read_gold_text(path))
     questions = [q for n, raw in enumerate(lines, 1) if raw.strip() and (q := checker.line(n, raw))]
     if not lines or not any(raw.strip() for raw in lines):
         checker.add(1, "(file)", "the file holds no questions", "Add one JSON object per line")
     if checker.problems:
         raise GoldError(checker.problems)
     return questions
+
+
+def _read_gold_text(path: Path) -> str:
+    """The gold file as text. A leading byte order mark is dropped (editors on Windows add one); bytes
+    that are not UTF-8 are reported with their line, since "cannot read" would send people to the path."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GoldError(
+            [GoldProblem(path, 0, "(file)", f"cannot read the gold file ({exc})", "Check the path")]
+        ) from None
+    data = data.removeprefix(codecs.BOM_UTF8)  # so offsets below count from what an editor shows
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column} cannot be decoded)"
+        raise GoldError([GoldProblem(path, line, "(file)", problem, "Save the file as UTF-8")]) from None
+
+
+def _split_lines(text: str) -> list[str]:
+    """The file's lines, split on "\n" only (a trailing "\r" dropped): ``str.splitlines`` also splits on
+    U+2028, form feeds and other characters that may sit inside a JSON string, which would break a valid
+    line in two and shift the line number of every problem after it."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type: the gold file's author wrote ``null``, not ``NoneType``."""
+    names = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string"}
+    return names.get(type(value), "list" if isinstance(value, list) else "object")
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    """``text`` as a quoted literal, cut to ``limit`` characters so one bad value cannot flood the report."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
 class _Checker:
@@ -171,28 +206,13 @@ class _Checker:
     def line(self, n: int, raw: str) -> GoldQuestion | None:
         """The question on line ``n``, or None when the line has problems (already recorded)."""
         before = len(self.problems)
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            self.add(
-                n,
-                "(line)",
-                f"invalid JSON ({exc.msg} at column {exc.colno})",
-                "Write one JSON object per line",
-            )
-            return None
-        if not isinstance(obj, dict):
-            self.add(
-                n,
-                "(line)",
-                f"expected a JSON object, got {type(obj).__name__}",
-                "Write one JSON object per line",
-            )
+        obj = self._parse(n, raw)
+        if obj is None:
             return None
         self._keys(n, obj)
         self._scalars(n, obj)
-        facts = self._facts(n, obj.get("facts"))
-        sources = self._sources(n, obj.get("sources"))
+        facts = self._facts(n, obj["facts"]) if "facts" in obj else None
+        sources = self._sources(n, obj["sources"]) if "sources" in obj else None
         self._answerability(n, obj)
         if len(self.problems) > before:
             return None
@@ -206,6 +226,22 @@ class _Checker:
             sources=sources or [],
             line=n,
         )
+
+    def _parse(self, n: int, raw: str) -> dict[str, Any] | None:
+        """The line's JSON object, or None (problem recorded). Trailing whitespace JSON does not allow
+        (a form feed, U+2028) is ignored, as it is invisible in an editor."""
+        try:
+            obj = json.loads(raw.rstrip())
+        except json.JSONDecodeError as exc:
+            problem = f"invalid JSON ({exc.msg} at column {exc.colno})"
+        except RecursionError:  # brackets nested thousands deep exhaust the parser's stack
+            problem = "invalid JSON (nested too deeply)"
+        else:
+            if isinstance(obj, dict):
+                return obj
+            problem = f"expected a JSON object, got {type(obj).__name__}"
+        self.add(n, "(line)", problem, "Write one JSON object per line")
+        return None
 
     def _keys(self, n: int, obj: dict[str, Any]) -> None:
         for key in KEYS:
@@ -231,6 +267,8 @@ class _Checker:
         for key in ("question", "answer"):
             if key in obj:
                 self._text(n, key, obj[key])
+        if isinstance(obj.get("question"), str):
+            self._question_length(n, obj["question"])
         if "answerable" in obj and not isinstance(obj["answerable"], bool):
             self.add(
                 n, "answerable", f"must be true or false, got {obj['answerable']!r}", "Use a JSON boolean"
@@ -244,6 +282,16 @@ class _Checker:
         else:
             self.seen_ids[qid] = n
 
+    def _question_length(self, n: int, question: str) -> None:
+        """Refuse what the API and ``ask`` refuse: a multi-megabyte question ran the eval out of memory."""
+        if len(question) > MAX_QUESTION:
+            self.add(
+                n,
+                "question",
+                f"has {len(question):,} characters, more than the {MAX_QUESTION:,} the system accepts",
+                f"Shorten it to at most {MAX_QUESTION:,} characters",
+            )
+
     def _text(self, n: int, key: str, value: Any) -> None:
         if not isinstance(value, str):
             self.add(n, key, f"must be a string, got {type(value).__name__}", "Write it as a JSON string")
@@ -251,12 +299,11 @@ class _Checker:
             self.add(n, key, "is empty", f"Write the {key} text")
 
     def _facts(self, n: int, facts: Any) -> list[list[str]] | None:
-        """The facts when well-formed, else None (problems recorded)."""
-        if facts is None:
-            return None
+        """The facts when well-formed, else None (problems recorded). ``null`` is refused like any other
+        non-list: taken as "no facts", it left an answerable question silently unscored."""
         fix = 'Write facts as a list of lists of strings, e.g. [["14"], ["lönesatsning", "salary"]]'
         if not isinstance(facts, list):
-            self.add(n, "facts", f"must be a list, got {type(facts).__name__}", fix)
+            self.add(n, "facts", f"must be a list, got {_json_type(facts)}", fix)
             return None
         ok = True
         for i, alternatives in enumerate(facts):
@@ -271,14 +318,13 @@ class _Checker:
         return facts if ok else None
 
     def _sources(self, n: int, sources: Any) -> list[GoldSource] | None:
-        """The resolved sources when all are valid, else None (problems recorded)."""
-        if sources is None:
-            return None
+        """The resolved sources when all are valid, else None (problems recorded). ``null`` is refused: it
+        passed here and then failed the whole run, naming neither file nor line."""
         if not isinstance(sources, list):
             self.add(
                 n,
                 "sources",
-                f"must be a list, got {type(sources).__name__}",
+                f"must be a list, got {_json_type(sources)}",
                 'Use [{"document": ..., "quote": ...}]',
             )
             return None
@@ -327,8 +373,19 @@ class _Checker:
     def _document_text(self, n: int, field: str, document: str) -> str | None:
         """The document's text, read once per file; None (problem recorded) when it cannot be used."""
         target = self.documents_dir / document
-        inside = self.documents_dir.resolve() in (target.resolve(), *target.resolve().parents)
-        if not inside or not target.is_file():
+        try:
+            inside = self.documents_dir.resolve() in (target.resolve(), *target.resolve().parents)
+            found = inside and target.is_file()
+        except (OSError, ValueError) as exc:  # a NUL character, a name longer than the file system takes
+            reason = "contains a NUL character" if "\0" in document else getattr(exc, "strerror", None) or exc
+            self.add(
+                n,
+                f"{field}.document",
+                f"{_shorten(document)} is not a valid file name ({reason})",
+                "Use the file name relative to the documents folder",
+            )
+            return None
+        if not found:
             self.add(
                 n,
                 f"{field}.document",

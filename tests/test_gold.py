@@ -20,6 +20,7 @@ from assistant.gold import (
     normalize,
     read_body,
 )
+from assistant.questions import MAX_QUESTION
 
 REPO = Path(__file__).parents[1]
 DOCUMENTS = REPO / "documents"
@@ -265,6 +266,8 @@ def test_missing_and_extra_keys(tmp_path: Path, docs: Path) -> None:
         ({"facts": ["14"]}, "facts[0]"),
         ({"facts": [["14", 14]]}, "facts[0][1]"),
         ({"facts": [[]]}, "facts[0]"),
+        ({"facts": None}, "facts"),  # was taken as "no facts": the question went silently unscored
+        ({"sources": None}, "sources"),  # passed, then failed the eval run naming no file or line
         ({"sources": {"document": "doc.txt"}}, "sources"),
         ({"sources": ["doc.txt"]}, "sources[0]"),
         ({"sources": [{"document": "doc.txt"}]}, "sources[0].quote"),
@@ -278,6 +281,14 @@ def test_wrong_types(tmp_path: Path, docs: Path, change: dict[str, object], fiel
     assert _problems(_write(tmp_path, _good(**change)), docs) == [(1, field)]
 
 
+def test_null_facts_and_sources_are_refused_on_unanswerable_questions_too(tmp_path: Path, docs: Path) -> None:
+    path = _write(tmp_path, {**_unanswerable(), "facts": None}, {**_unanswerable(id="q02"), "sources": None})
+    with pytest.raises(GoldError) as info:
+        load_gold(path, docs)
+    assert [(p.line, p.field) for p in info.value.problems] == [(1, "facts"), (2, "sources")]
+    assert all("must be a list, got null" in str(p) for p in info.value.problems)
+
+
 def test_language_must_be_en_or_sv(tmp_path: Path, docs: Path) -> None:
     assert _problems(_write(tmp_path, _good(language="no")), docs) == [(1, "language")]
 
@@ -289,6 +300,17 @@ def test_duplicate_id_is_reported_on_the_second_line(tmp_path: Path, docs: Path)
     [problem] = info.value.problems
     assert (problem.line, problem.field) == (3, "id")
     assert "first on line 1" in str(problem)
+
+
+def test_question_longer_than_the_api_takes_is_refused(tmp_path: Path, docs: Path) -> None:
+    """A 5 MB question ran the eval out of memory; the limit is the one the HTTP API and ``ask`` use."""
+    longest = _good(question="x" * MAX_QUESTION)
+    too_long = _good(id="q02", question="x" * (MAX_QUESTION + 1))
+    with pytest.raises(GoldError) as info:
+        load_gold(_write(tmp_path, longest, too_long), docs)
+    [problem] = info.value.problems
+    assert (problem.line, problem.field) == (2, "question")
+    assert f"{MAX_QUESTION + 1:,} characters" in str(problem) and f"at most {MAX_QUESTION:,}" in str(problem)
 
 
 def test_empty_question(tmp_path: Path, docs: Path) -> None:
@@ -312,6 +334,22 @@ def test_missing_document(tmp_path: Path, docs: Path) -> None:
         (1, "sources[0].document"),
         (2, "sources[0].document"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"), [("a" * 5000, "File name too long"), ("a\u0000b.txt", "contains a NUL character")]
+)
+def test_a_document_that_is_no_file_name_names_the_line_and_field(
+    tmp_path: Path, docs: Path, document: str, reason: str
+) -> None:
+    """Raised OSError (name too long) and a bare "embedded null byte" (NUL) naming no file or line."""
+    path = _write(tmp_path, _good(id="q00"), _good(sources=[{"document": document, "quote": "14 slutat"}]))
+    with pytest.raises(GoldError) as info:
+        load_gold(path, docs)
+    [problem] = info.value.problems
+    assert (problem.line, problem.field) == (2, "sources[0].document")
+    assert "is not a valid file name" in str(problem) and reason in str(problem)
+    assert len(str(problem)) < 300, "a 5000-character name is cut short"
 
 
 def test_quote_not_found_names_the_document(tmp_path: Path, docs: Path) -> None:
@@ -345,6 +383,48 @@ def test_all_errors_are_reported_at_once(tmp_path: Path, docs: Path) -> None:
     assert len(lines) == 4
     assert lines[0].startswith(f"{path}:1: field 'language': ")
     assert all(re.match(rf"{re.escape(str(path))}:\d+: field '[^']+': .+\. .+\.$", line) for line in lines)
+
+
+def test_lines_split_on_newline_only(tmp_path: Path, docs: Path) -> None:
+    """``str.splitlines`` also split on U+2028 and form feeds: a valid question holding U+2028 was two broken
+    lines, and a form feed ending line 1 made the error on line 2 be reported on line 3."""
+    question = json.dumps(_good(question="Hur många\u2028slutade?"), ensure_ascii=False)
+    path = tmp_path / "gold.jsonl"
+    path.write_text(question + "\r\n" + json.dumps(_unanswerable(id="q02")) + "\r\n", encoding="utf-8")
+    assert [(q.question, q.line) for q in load_gold(path, docs)] == [
+        ("Hur många\u2028slutade?", 1),
+        ("Hur många slutade?", 2),
+    ]
+    assert _problems(_write(tmp_path, json.dumps(_good()) + "\f", "{bad"), docs) == [(2, "(line)")]
+
+
+def test_deeply_nested_line_is_invalid_json(tmp_path: Path, docs: Path) -> None:
+    """Raised RecursionError with a traceback."""
+    path = _write(tmp_path, _good(), "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(GoldError) as info:
+        load_gold(path, docs)
+    [problem] = info.value.problems
+    assert (problem.line, problem.field) == (2, "(line)")
+    assert "invalid JSON (nested too deeply)" in str(problem)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path, docs: Path) -> None:
+    """Was "Unexpected UTF-8 BOM" on line 1: Windows editors save UTF-8 with one."""
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps(_good(), ensure_ascii=False) + "\n", encoding="utf-8-sig")
+    assert [q.id for q in load_gold(path, docs)] == ["q01"]
+
+
+def test_a_file_not_in_utf8_names_the_line_and_says_to_save_as_utf8(tmp_path: Path, docs: Path) -> None:
+    """Was "<file>:0: cannot read the gold file (...). Check the path." for a Latin-1 file."""
+    path = tmp_path / "gold.jsonl"
+    second = json.dumps(_good(id="q02"), ensure_ascii=False).encode("latin-1")
+    path.write_bytes(json.dumps(_good()).encode() + b"\n" + second + b"\n")
+    with pytest.raises(GoldError) as info:
+        load_gold(path, docs)
+    [problem] = info.value.problems
+    assert (problem.line, problem.field) == (2, "(file)")
+    assert "not UTF-8 text (byte 0xe5" in str(problem) and "Save the file as UTF-8" in str(problem)
 
 
 def test_empty_file_is_an_error(tmp_path: Path, docs: Path) -> None:
