@@ -116,6 +116,20 @@ def months_in(text: str) -> set[int]:
     return {_MONTH.get(m, _MONTH.get(m.lower(), 0)) for m in _NAMED_MONTH.findall(text)}
 
 
+_MONTH_YEAR = re.compile(rf"({_NAMED_MONTH.pattern})\s+((?:19|20)\d\d)\b")
+
+
+def month_years_in(text: str) -> set[str]:
+    """Each month named with its year, as a record's date begins ("in March 2008" -> "2008-03")."""
+    found = set()
+    for match in _MONTH_YEAR.finditer(text):
+        name = match.group(1)
+        month = _MONTH.get(name, _MONTH.get(name.lower(), 0))
+        if month:
+            found.add(f"{match.group(2)}-{month:02d}")
+    return found
+
+
 _HOW_LONG = re.compile(r"\bhow long\b|\bhur (?:länge|lång tid)\b", re.IGNORECASE)
 _END_POINT = re.compile(
     r"\b(?:till och med|t\.\s?o\.\s?m\.|fram till|till år|until|through)\s+(?:år\s+)?(?:19|20)\d\d\b",

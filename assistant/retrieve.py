@@ -19,6 +19,7 @@ from .config import FUSIONS, RETRIEVAL_MODES
 from .headings import is_opening
 from .headings import word_set as _word_set
 from .lexical import LexicalIndex
+from .questions import month_years_in
 from .schema import Chunk, Filters, Hit
 from .sentences import is_sign_off
 from .store import Store
@@ -51,22 +52,32 @@ def question_years(question: str) -> set[str]:
 
 
 def boost_years(
-    fused: list[tuple[str, float]], chunks: dict[str, Chunk], years: set[str], boost: float
+    fused: list[tuple[str, float]],
+    chunks: dict[str, Chunk],
+    years: set[str],
+    boost: float,
+    months: frozenset[str] | set[str] = frozenset(),
 ) -> list[tuple[str, float]]:
-    """Favour documents dated in a year the question names ("in the 2012 debate", "i juni 2014").
+    """Favour documents dated in a year the question names ("in the 2012 debate", "i juni 2014"),
+    and again those dated in a month it names with its year ("March 2008" -> "2008-03").
 
     Interpellations and their debates are dated; a question that names the year
     usually means that year's record, and the same arguments recur in other
     years' records in nearly the same words. Measured on the Riksdag gold set:
     MRR@10 0.478 -> 0.574, hit@3 0.581 -> 0.774; the bundled set, whose questions'
-    years are rarely the records' dates, is unchanged.
+    years are rarely the records' dates, is unchanged. A member often filed two
+    interpellations on one subject in a year ("LiseLotte Olsson's March 2008
+    interpellation", and her May one): the month tells them apart (English set
+    hit@1 .500 -> .542, MRR@10 .629 -> .676; Riksdag MRR@10 .824 -> .825).
     """
 
-    def dated(cid: str) -> bool:
+    def bonus(cid: str) -> float:
         chunk = chunks.get(cid)
-        return chunk is not None and chunk.metadata.date[:4] in years
+        if chunk is None or chunk.metadata.date[:4] not in years:
+            return 0.0
+        return 2 * boost if chunk.metadata.date[:7] in months else boost
 
-    boosted = [(cid, score + boost if dated(cid) else score) for cid, score in fused]
+    boosted = [(cid, score + bonus(cid)) for cid, score in fused]
     return sorted(boosted, key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -180,7 +191,7 @@ def search(
         chunks.update(found)
         years = question_years(question)
         if params.year_boost and years:  # every candidate's chunk came back from combine
-            fused = boost_years(fused, chunks, years, params.year_boost)
+            fused = boost_years(fused, chunks, years, params.year_boost, month_years_in(question))
         if params.cc_question_penalty:
             fused = demote_questions(fused, chunks, store, params.cc_question_penalty, subtract=True)
         if params.heading_weight:

@@ -169,6 +169,26 @@ def test_a_year_in_the_question_favours_records_dated_that_year() -> None:
     assert boost_years(fused, chunks, {"2020"}, 0.02) == fused
 
 
+def test_a_month_named_with_its_year_favours_records_dated_that_month() -> None:
+    """LiseLotte Olsson filed interpellations in March and May 2008; "her March 2008 one" means March's."""
+    from assistant.questions import month_years_in
+    from assistant.retrieve import boost_years
+
+    assert month_years_in("In LiseLotte Olsson's (V) March 2008 interpellation, how many …") == {"2008-03"}
+    assert month_years_in("i mars 2008, and by May 2001 compared with November 1999") == {
+        "2008-03",
+        "2001-05",
+        "1999-11",
+    }
+    assert month_years_in("What may 2008 bring? Maj 2008") == {"2008-05"}
+    march = Chunk("m#0-1", "m.txt", 0, 1, "x", DocumentMetadata(date="2008-03-05"))
+    may = Chunk("y#0-1", "y.txt", 0, 1, "x", DocumentMetadata(date="2008-05-09"))
+    chunks = {c.chunk_id: c for c in (march, may)}
+    fused = [("y#0-1", 0.85), ("m#0-1", 0.84)]
+    assert [cid for cid, _ in boost_years(fused, chunks, {"2008"}, 0.02)] == ["y#0-1", "m#0-1"]
+    assert [cid for cid, _ in boost_years(fused, chunks, {"2008"}, 0.02, {"2008-03"})] == ["m#0-1", "y#0-1"]
+
+
 def test_a_list_of_questions_above_its_signature_still_only_asks(bundled_engine) -> None:
     from assistant.questions import asks_for_authors
     from assistant.retrieve import only_questions
