@@ -22,7 +22,14 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
-from .questions import asks_for_one_fact, asks_for_questions, attributions, follows_on, without_how_many
+from .questions import (
+    asks_for_one_fact,
+    asks_for_questions,
+    attributions,
+    follows_on,
+    without_how_many,
+    without_lone_surrogates,
+)
 from .quotes import (
     ATTRIBUTED_WEIGHT,
     FACTOID_SENTENCES,
@@ -257,6 +264,8 @@ def stream_answer(
     history: Sequence[tuple[str, str]] = (),
 ) -> Iterator[str | Answer]:
     started = time.perf_counter()
+    question = without_lone_surrogates(question)
+    history = [(without_lone_surrogates(q), without_lone_surrogates(a)) for q, a in history]
     query = retrieval_query(question, history, complete=bool(history) and is_complete(engine, question))
     hits = engine.search(query, k=k, filters=filters, mode=mode)
     retrieved = time.perf_counter()

@@ -164,7 +164,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def parse_filters(where: Sequence[str], since: str | None, until: str | None) -> Filters:
     values: dict[str, str] = {}
     for item in where:
-        name, sep, value = item.partition("=")
+        name, sep, value = from_terminal(item).partition("=")
         name = name.strip().lower()
         if not sep or not value.strip():
             raise UsageError(f"--where {item!r}: expected FIELD=VALUE, e.g. municipality=Kumla")
@@ -196,10 +196,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0  # the rest is indexed; a cron job or CI still learns of the failures
 
 
+def from_terminal(text: str) -> str:
+    """An argument as typed: a terminal that is not UTF-8 (Windows-1252, Latin-1) gives Python bytes it
+    cannot decode, kept as lone surrogates ("Hur m\udce5nga"); read them as Windows-1252 ("Hur många")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", "replace")
+    return text
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .engine import Engine
 
-    question = args.question.strip()
+    question = from_terminal(args.question).strip()
     if not holds_words(question):
         raise UsageError('the question is empty: ask one, e.g. council-qa ask "Hur många slutade 2024?"')
     if len(question) > MAX_QUESTION:

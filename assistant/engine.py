@@ -22,7 +22,7 @@ from .config import MAX_K, Settings
 from .crosslingual import expand, load_terms, without_english_stopwords
 from .embeddings import Embedder, get_embedder
 from .lexical import LexicalIndex, sync_lexical
-from .questions import asks_for_authors, asks_for_people, asks_for_questions
+from .questions import asks_for_authors, asks_for_people, asks_for_questions, without_lone_surrogates
 from .retrieve import FusionParams, search
 from .schema import Answer, DocumentMetadata, Filters, Hit, ParsedDocument
 from .sentences import split_with_text
@@ -283,6 +283,7 @@ class Engine:
             value = getattr(filters, name)
             if not value:
                 continue
+            changes[name] = value = without_lone_surrogates(value)  # the store cannot encode them
             for known in facets[name]:
                 if known.casefold() == value.strip().casefold():
                     changes[name] = known

@@ -482,6 +482,20 @@ def follows_on(question: str) -> bool:
 MAX_QUESTION = 2000
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate replaced by U+FFFD.
+
+    Browsers send them as valid JSON from damaged pasted text, and a terminal
+    in another encoding passes them in argv: the tokenizer then refused the
+    question, and a reply echoing one could not be encoded, which broke the
+    chat's stream for the rest of the session.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def holds_words(question: str) -> bool:
     """Whether the question has a letter or digit: "???", "😀" or a zero-width space ask nothing."""
     return any(ch.isalnum() for ch in question)

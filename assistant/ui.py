@@ -22,7 +22,7 @@ from .apimodels import MAX_QUESTION
 from .conversations import MAX_TURNS
 from .feedback import FeedbackEntry, FeedbackError, FeedbackStore
 from .i18n import t
-from .questions import holds_words
+from .questions import holds_words, without_lone_surrogates
 from .schema import Filters
 from .uirender import (
     KIND_KEYS,
@@ -140,12 +140,16 @@ class ChatUI:
     ) -> Iterator[tuple[str, list[Turn], str, str]]:
         """Stream one answer into the transcript: the question at once, then each composed piece."""
         turns = list(turns or [])
-        question = (question or "").strip()
+        question = without_lone_surrogates(question or "").strip()  # echoed back, so cleaned first
         if question and self.log_questions:
             self._log_question(question, request)
         if not holds_words(question):
             yield render_chat(turns, lang), turns, "", render_notice(t("ui_empty_question", lang), error=True)
             return
+        municipality, kind, party, year_from, year_to = (
+            without_lone_surrogates(v) if isinstance(v, str) else v
+            for v in (municipality, kind, party, year_from, year_to)
+        )
         chosen = {"municipality": municipality, "kind": kind, "party": party, "year": year_from or year_to}
         several = [name for name, value in chosen.items() if value is not None and not isinstance(value, str)]
         if several:  # Gradio checks a dropdown's choices but lets a list of them through
@@ -218,7 +222,7 @@ class ChatUI:
         try:
             turn = (turns or [])[int(data["turn"])]
             citation = next(c for c in turn.citations if int(c["n"]) == int(data["n"]))
-        except (KeyError, IndexError, ValueError, TypeError, StopIteration):
+        except (KeyError, IndexError, ValueError, TypeError, OverflowError, StopIteration):
             return gr.skip(), gr.skip()  # a stale or malformed click: keep what is shown
         ref = {k: citation[k] for k in ("doc_id", "start", "end", "n")}
         return self.render_ref(ref, lang), ref
@@ -246,6 +250,7 @@ class ChatUI:
         self, helpful: bool, comment: str, turns: list[Turn] | None, conversation_id: str, lang: str
     ) -> tuple[str, str]:
         """Store the verdict on the latest answer together with what was judged."""
+        comment = without_lone_surrogates(comment) if isinstance(comment, str) else comment  # echoed back
         answered = [x for x in turns or [] if x.done and not x.error]
         if not answered:
             return render_notice(t("ui_feedback_nothing", lang), error=True), comment

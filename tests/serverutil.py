@@ -225,15 +225,16 @@ def ask_in_chat(
             (i, t[0]) for i, d in enumerate(data["dependencies"]) for t in d["targets"] if t[0] in ids
         )
         session = uuid.uuid4().hex[:12]
+        body = {
+            "data": [question, None, *choices, "sv"],
+            "event_data": None,
+            "fn_index": fn_index,
+            "trigger_id": trigger,
+            "session_hash": session,
+        }
+        # JSON escapes as a browser's JSON.stringify does: a lone surrogate travels as "\udcff"
         joined = http.post(
-            "/gradio_api/queue/join",
-            json={
-                "data": [question, None, *choices, "sv"],
-                "event_data": None,
-                "fn_index": fn_index,
-                "trigger_id": trigger,
-                "session_hash": session,
-            },
+            "/gradio_api/queue/join", content=json.dumps(body), headers={"content-type": "application/json"}
         )
         joined.raise_for_status()
         with http.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as stream:

@@ -575,3 +575,17 @@ def test_the_chat_refuses_a_list_where_a_filter_takes_one_value(server: ServerPr
     assert "Filtret municipality tar ett enda värde" in notice, notice
     answered = ask_in_chat(server.url, QUESTION, choices=("Kumla", "", "", "", ""))
     assert "cqa-cite" in answered
+
+
+def test_a_lone_surrogate_is_answered_in_the_chat_and_refused_by_the_api(server: ServerProcess) -> None:
+    """Damaged pasted text reaches us as a lone surrogate (valid JSON from a browser): the tokenizer
+    refused it, and the chat's reply echoing it could not be encoded, breaking the session's stream."""
+    damaged = "Hur många \udcff socialsekreterare slutade 2024?"
+    transcript = ask_in_chat(server.url, damaged)
+    assert "\ufffd" in transcript and "cqa-cite" in transcript and "21 socialsekreterare" in transcript
+    body = json.dumps({"question": damaged, "filters": {"municipality": "Kumla\udcff"}})
+    response = ask(server, None, content=body, headers={"content-type": "application/json"})
+    # the API refuses it naming the field, as pydantic reads JSON strictly; the chat takes pasted text
+    assert response.status_code == 422 and response.json()["error"].startswith("question: ")
+    follow = ask_in_chat(server.url, QUESTION)  # and the chat goes on answering
+    assert "21 socialsekreterare" in follow

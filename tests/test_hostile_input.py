@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,6 +29,7 @@ from assistant.report import escape_markdown
 from assistant.schema import DocumentMetadata, ParsedDocument
 from assistant.server import _describe
 from assistant.uirender import Turn, render_chat, render_document
+from tests.conftest import ANSWER_DOC
 from tests.serverutil import KUMLA_DOC, ServerProcess, record_metric
 
 pytest_plugins = ["tests.serverutil"]
@@ -444,3 +446,25 @@ def _count(values: Any) -> dict[str, int]:
     for value in values:
         counts[value] = counts.get(value, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def test_a_malformed_citation_click_keeps_what_is_shown(bundled_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """UI fuzzing: a turn number of Infinity raised OverflowError, an error toast instead of nothing."""
+    import gradio as gr
+
+    from assistant.feedback import FeedbackStore
+    from assistant.ui import ChatUI
+
+    ui = ChatUI(bundled_engine, FeedbackStore(tmp_path / "feedback.db"))
+    cited = {"n": 1, "doc_id": ANSWER_DOC, "start": 282, "end": 377}
+    turns = [Turn(question="Hur många slutade 2024?", answer="… [1]", citations=[cited], done=True)]
+    for data in (
+        {"turn": math.inf, "n": 1},
+        {"turn": 0, "n": -math.inf},
+        {"turn": math.nan, "n": 1},
+        {},
+        None,
+    ):
+        assert ui.open_citation(turns, "sv", gr.EventData(None, data)) == (gr.skip(), gr.skip())
+    shown, ref = ui.open_citation(turns, "sv", gr.EventData(None, {"turn": 0, "n": 1}))
+    assert ref == cited and "Det är 21 socialsekreterare" in shown

@@ -380,6 +380,21 @@ def test_cli_ask_cites_the_measures_against_turnover(tmp_path):
         assert c["end"] > c["start"] and c["title"]
 
 
+def test_cli_reads_a_question_typed_in_a_latin1_terminal(tmp_path):
+    """Its "å" reached Python as a lone surrogate, and the tokenizer's TypeError ended the command."""
+    question = "Hur många socialsekreterare slutade 2024?".encode("cp1252")
+    command = [sys.executable.encode(), b"-m", b"assistant.cli", b"ask", question, b"--json"]
+    command += [b"--where", "municipality=Göteborg".encode("cp1252")]
+    result = subprocess.run(
+        [*command, b"--index", bytes(tmp_path / "index")], capture_output=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    data = json.loads(result.stdout)
+    assert data["question"] == "Hur många socialsekreterare slutade 2024?"
+    assert "21 socialsekreterare" not in data["answer"]  # Göteborg, read right, holds no record
+    assert data["notices"] == ["Ingen handling i indexet stämmer med filtren (municipality=Göteborg)."]
+
+
 def test_cli_reports_bad_input_without_a_traceback(tmp_path):
     result = subprocess.run(
         [
