@@ -468,3 +468,17 @@ def test_a_malformed_citation_click_keeps_what_is_shown(bundled_engine, tmp_path
         assert ui.open_citation(turns, "sv", gr.EventData(None, data)) == (gr.skip(), gr.skip())
     shown, ref = ui.open_citation(turns, "sv", gr.EventData(None, {"turn": 0, "n": 1}))
     assert ref == cited and "Det är 21 socialsekreterare" in shown
+
+
+def test_a_long_chat_keeps_its_latest_turns(bundled_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Chat fuzzing: 400 turns held 31 MB in one session and every streamed piece re-sent all of them."""
+    from assistant.feedback import FeedbackStore
+    from assistant.ui import SHOWN_TURNS, ChatUI
+
+    ui = ChatUI(bundled_engine, FeedbackStore(tmp_path / "feedback.db"))
+    old = [Turn(question=f"fråga {i}", answer="svar", done=True) for i in range(3 * SHOWN_TURNS)]
+    *_, (html, turns, _, _) = ui.ask(
+        "Hur många socialsekreterare slutade 2024?", old, "", "", "", "", "", "sv"
+    )
+    assert len(turns) == SHOWN_TURNS and turns[0].question == f"fråga {2 * SHOWN_TURNS + 1}"
+    assert "21 socialsekreterare" in turns[-1].answer and "fråga 0<" not in html
