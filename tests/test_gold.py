@@ -230,6 +230,15 @@ def _problems(path: Path, docs: Path) -> list[tuple[int, str]]:
     return [(p.line, p.field) for p in info.value.problems]
 
 
+def _only_problem(path: Path, docs: Path, line: int, field: str) -> str:
+    """The one problem of the file, checked to be on ``line`` in ``field``; its message."""
+    with pytest.raises(GoldError) as info:
+        load_gold(path, docs)
+    [problem] = info.value.problems
+    assert (problem.line, problem.field) == (line, field)
+    return str(problem)
+
+
 def test_valid_file_loads_with_resolved_spans(tmp_path: Path, docs: Path) -> None:
     path = _write(tmp_path, "", _good(), "   ", _unanswerable(id="q02"))
     questions = load_gold(path, docs)
@@ -295,22 +304,16 @@ def test_language_must_be_en_or_sv(tmp_path: Path, docs: Path) -> None:
 
 def test_duplicate_id_is_reported_on_the_second_line(tmp_path: Path, docs: Path) -> None:
     path = _write(tmp_path, _good(), "", _unanswerable())
-    with pytest.raises(GoldError) as info:
-        load_gold(path, docs)
-    [problem] = info.value.problems
-    assert (problem.line, problem.field) == (3, "id")
-    assert "first on line 1" in str(problem)
+    problem = _only_problem(path, docs, 3, "id")
+    assert "first on line 1" in problem
 
 
 def test_question_longer_than_the_api_takes_is_refused(tmp_path: Path, docs: Path) -> None:
     """A 5 MB question ran the eval out of memory; the limit is the one the HTTP API and ``ask`` use."""
     longest = _good(question="x" * MAX_QUESTION)
     too_long = _good(id="q02", question="x" * (MAX_QUESTION + 1))
-    with pytest.raises(GoldError) as info:
-        load_gold(_write(tmp_path, longest, too_long), docs)
-    [problem] = info.value.problems
-    assert (problem.line, problem.field) == (2, "question")
-    assert f"{MAX_QUESTION + 1:,} characters" in str(problem) and f"at most {MAX_QUESTION:,}" in str(problem)
+    problem = _only_problem(_write(tmp_path, longest, too_long), docs, 2, "question")
+    assert f"{MAX_QUESTION + 1:,} characters" in problem and f"at most {MAX_QUESTION:,}" in problem
 
 
 def test_empty_question(tmp_path: Path, docs: Path) -> None:
@@ -344,21 +347,15 @@ def test_a_document_that_is_no_file_name_names_the_line_and_field(
 ) -> None:
     """Raised OSError (name too long) and a bare "embedded null byte" (NUL) naming no file or line."""
     path = _write(tmp_path, _good(id="q00"), _good(sources=[{"document": document, "quote": "14 slutat"}]))
-    with pytest.raises(GoldError) as info:
-        load_gold(path, docs)
-    [problem] = info.value.problems
-    assert (problem.line, problem.field) == (2, "sources[0].document")
-    assert "is not a valid file name" in str(problem) and reason in str(problem)
-    assert len(str(problem)) < 300, "a 5000-character name is cut short"
+    problem = _only_problem(path, docs, 2, "sources[0].document")
+    assert "is not a valid file name" in problem and reason in problem
+    assert len(problem) < 300, "a 5000-character name is cut short"
 
 
 def test_quote_not_found_names_the_document(tmp_path: Path, docs: Path) -> None:
     path = _write(tmp_path, _good(sources=[{"document": "doc.txt", "quote": "15 socialsekreterare"}]))
-    with pytest.raises(GoldError) as info:
-        load_gold(path, docs)
-    [problem] = info.value.problems
-    assert (problem.line, problem.field) == (1, "sources[0].quote")
-    assert "quote not found in doc.txt; copy it verbatim from the document" in str(problem)
+    problem = _only_problem(path, docs, 1, "sources[0].quote")
+    assert "quote not found in doc.txt; copy it verbatim from the document" in problem
 
 
 def test_front_matter_is_not_searchable(tmp_path: Path, docs: Path) -> None:
@@ -401,11 +398,8 @@ def test_lines_split_on_newline_only(tmp_path: Path, docs: Path) -> None:
 def test_deeply_nested_line_is_invalid_json(tmp_path: Path, docs: Path) -> None:
     """Raised RecursionError with a traceback."""
     path = _write(tmp_path, _good(), "[" * 100_000 + "]" * 100_000)
-    with pytest.raises(GoldError) as info:
-        load_gold(path, docs)
-    [problem] = info.value.problems
-    assert (problem.line, problem.field) == (2, "(line)")
-    assert "invalid JSON (nested too deeply)" in str(problem)
+    problem = _only_problem(path, docs, 2, "(line)")
+    assert "invalid JSON (nested too deeply)" in problem
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path: Path, docs: Path) -> None:
@@ -420,11 +414,8 @@ def test_a_file_not_in_utf8_names_the_line_and_says_to_save_as_utf8(tmp_path: Pa
     path = tmp_path / "gold.jsonl"
     second = json.dumps(_good(id="q02"), ensure_ascii=False).encode("latin-1")
     path.write_bytes(json.dumps(_good()).encode() + b"\n" + second + b"\n")
-    with pytest.raises(GoldError) as info:
-        load_gold(path, docs)
-    [problem] = info.value.problems
-    assert (problem.line, problem.field) == (2, "(file)")
-    assert "not UTF-8 text (byte 0xe5" in str(problem) and "Save the file as UTF-8" in str(problem)
+    problem = _only_problem(path, docs, 2, "(file)")
+    assert "not UTF-8 text (byte 0xe5" in problem and "Save the file as UTF-8" in problem
 
 
 def test_empty_file_is_an_error(tmp_path: Path, docs: Path) -> None:
