@@ -86,7 +86,13 @@ class FeedbackStore:
             db.close()
 
     def add(self, entry: FeedbackEntry) -> int:
-        """Store one verdict and return its id."""
+        """Store one verdict and return its id.
+
+        A later verdict on the same answer in the same conversation replaces the
+        earlier one: a double click, or a changed mind, is one verdict (chat
+        fuzzing stored one answer nine times, both helpful and not). Without a
+        conversation id two verdicts may come from two people, so both stay.
+        """
         _validate(entry)
         created = entry.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         row = (
@@ -102,6 +108,11 @@ class FeedbackStore:
             entry.source,
         )
         with self._lock, self._connect() as db:
+            if entry.conversation_id:
+                db.execute(
+                    "DELETE FROM feedback WHERE conversation_id = ? AND question = ? AND answer = ?",
+                    (entry.conversation_id, entry.question, entry.answer),
+                )
             cursor = db.execute(
                 "INSERT INTO feedback (created, helpful, comment, question, answer, language, abstained,"
                 " citations, conversation_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

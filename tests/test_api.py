@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -547,6 +548,22 @@ def test_feedback_exports_as_gold_lines(tmp_path: Path, server: ServerProcess, f
     assert {(p.line, p.field) for p in problems.value.problems} == {(1, "facts")}
     with pytest.raises(FileNotFoundError, match="feedback"):
         export_gold(out, tmp_path / "elsewhere")
+
+
+def test_a_second_verdict_on_an_answer_replaces_the_first(tmp_path: Path) -> None:
+    """Chat fuzzing: one answer was stored nine times, both helpful and not (a double click counts twice)."""
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    verdict = FeedbackEntry(
+        helpful=True, question=QUESTION, answer="21 [1]", conversation_id="c1", source="ui"
+    )
+    store.add(verdict)
+    store.add(verdict)
+    store.add(replace(verdict, helpful=False, comment="fel år"))
+    assert [(e.helpful, e.comment) for e in store.entries()] == [(False, "fel år")]
+    store.add(replace(verdict, conversation_id="c2"))  # another reader's verdict on the same answer
+    store.add(replace(verdict, conversation_id=""))  # no conversation: two people may give these
+    store.add(replace(verdict, conversation_id=""))
+    assert store.count() == 4
 
 
 def test_api_models_carry_every_field_of_the_shapes_they_mirror() -> None:
