@@ -156,14 +156,11 @@ def describe_failures(results: dict[str, list[QuestionResult]]) -> list[str]:
     ]
 
 
-def chart_path(report: Path) -> Path:
-    """Where ``report.write_report`` puts the chart: beside the Markdown, with the suffix ``.png``."""
-    return report.with_suffix(".png")
-
-
 def check_output_paths(gold: Path, json_out: Path | None, report: Path | None) -> None:
     """Refuse, before the slow run, outputs that would overwrite the gold set or each other, or that
     cannot be written (a folder, or under a file): these used to fail, or destroy the gold set, after it."""
+    from .report import chart_path
+
     outputs = {"--json": json_out, "--report": report, "--report's chart": report and chart_path(report)}
     named = [(option, path) for option, path in outputs.items() if path is not None]
     for option, path in named:

@@ -103,7 +103,7 @@ _SWEDISH_MONTHS = (
 _ENGLISH_MONTHS = (
     "January February March April May June July August September October November December".split()
 )
-_MONTH = {name: n for names in (_SWEDISH_MONTHS, _ENGLISH_MONTHS) for n, name in enumerate(names, 1)}
+_MONTH = {name.lower(): n for names in (_SWEDISH_MONTHS, _ENGLISH_MONTHS) for n, name in enumerate(names, 1)}
 # Swedish names in any case; English ones capitalized, and "May" only before a day or year ("may" is a verb)
 _NAMED_MONTH = re.compile(
     r"\b(?i:" + "|".join(_SWEDISH_MONTHS) + r")\b"
@@ -113,7 +113,7 @@ _NAMED_MONTH = re.compile(
 
 def months_in(text: str) -> set[int]:
     """The calendar months ``text`` names (1-12), Swedish or English: "i augusti" and "in August" agree."""
-    return {_MONTH.get(m, _MONTH.get(m.lower(), 0)) for m in _NAMED_MONTH.findall(text)}
+    return {_MONTH[m.lower()] for m in _NAMED_MONTH.findall(text)}
 
 
 _MONTH_YEAR = re.compile(rf"({_NAMED_MONTH.pattern})\s+((?:19|20)\d\d)\b")
@@ -121,13 +121,7 @@ _MONTH_YEAR = re.compile(rf"({_NAMED_MONTH.pattern})\s+((?:19|20)\d\d)\b")
 
 def month_years_in(text: str) -> set[str]:
     """Each month named with its year, as a record's date begins ("in March 2008" -> "2008-03")."""
-    found = set()
-    for match in _MONTH_YEAR.finditer(text):
-        name = match.group(1)
-        month = _MONTH.get(name, _MONTH.get(name.lower(), 0))
-        if month:
-            found.add(f"{match.group(2)}-{month:02d}")
-    return found
+    return {f"{year}-{_MONTH[name.lower()]:02d}" for name, year in _MONTH_YEAR.findall(text)}
 
 
 _HOW_LONG = re.compile(r"\bhow long\b|\bhur (?:länge|lång tid)\b", re.IGNORECASE)

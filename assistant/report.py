@@ -290,6 +290,11 @@ def write_chart(
     return path_png
 
 
+def chart_path(report: Path) -> Path:
+    """Where ``write_report`` puts the chart: beside the Markdown, with the suffix ``.png``."""
+    return report.with_suffix(".png")
+
+
 def write_report(
     path_md: Path,
     *,
@@ -306,7 +311,7 @@ def write_report(
     primary one), or a question that failed in several modes is listed twice.
     """
     path_md = Path(path_md)
-    path_png = path_md.with_suffix(".png")
+    path_png = chart_path(path_md)
     write_chart(path_png, summaries, by_language)
     markdown = render_markdown(
         title=title,

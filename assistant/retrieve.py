@@ -19,7 +19,7 @@ from .config import FUSIONS, RETRIEVAL_MODES
 from .headings import is_opening
 from .headings import word_set as _word_set
 from .lexical import LexicalIndex
-from .questions import month_years_in
+from .questions import month_years_in, years_in
 from .schema import Chunk, Filters, Hit
 from .sentences import is_sign_off
 from .store import Store
@@ -43,12 +43,6 @@ class FusionParams:
 
 
 RESCORED = 60  # the demotions re-rank this many of the best candidates; the rest keep their order
-
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-
-
-def question_years(question: str) -> set[str]:
-    return set(_YEAR.findall(question))
 
 
 def boost_years(
@@ -189,7 +183,7 @@ def search(
     if params.fusion == "cc" and mode == "hybrid" and query_vector is not None:
         fused, similarities, found = combine(dense, lex, query_vector, store, params.lexical_boost)
         chunks.update(found)
-        years = question_years(question)
+        years = years_in(question)
         if params.year_boost and years:  # every candidate's chunk came back from combine
             fused = boost_years(fused, chunks, years, params.year_boost, month_years_in(question))
         if params.cc_question_penalty:

@@ -18,11 +18,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from .apimodels import MAX_QUESTION
 from .conversations import MAX_TURNS
 from .feedback import FeedbackEntry, FeedbackError, FeedbackStore
 from .i18n import t
-from .questions import holds_words, without_lone_surrogates
+from .questions import MAX_QUESTION, holds_words, without_lone_surrogates
 from .schema import Filters
 from .uirender import (
     KIND_KEYS,

@@ -156,10 +156,11 @@ def test_fusion_is_configurable_and_checked(bundled_engine) -> None:
 
 
 def test_a_year_in_the_question_favours_records_dated_that_year() -> None:
-    from assistant.retrieve import boost_years, question_years
+    from assistant.questions import years_in
+    from assistant.retrieve import boost_years
 
-    assert question_years("Vad sa ministern i debatten i juni 2014, och 1999?") == {"2014", "1999"}
-    assert question_years("Hur många var 21 st?") == set()
+    assert years_in("Vad sa ministern i debatten i juni 2014, och 1999?") == {"2014", "1999"}
+    assert years_in("Hur många var 21 st?") == set()
     old = Chunk("a#0-1", "a.txt", 0, 1, "x", DocumentMetadata(date="2012-11-05"))
     new = Chunk("b#0-1", "b.txt", 0, 1, "x", DocumentMetadata(date="2014-06-10"))
     undated = Chunk("c#0-1", "c.txt", 0, 1, "x", DocumentMetadata())
