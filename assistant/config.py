@@ -128,6 +128,14 @@ class Settings:
             "help": "With `cc` fusion: added to passages of records dated in a year the question names.",
         },
     )
+    people_boost: float = field(
+        default=0.03,
+        metadata={
+            "env": "PEOPLE_BOOST",
+            "help": "With `cc` fusion: added to passages of the records whose authors and addressee "
+            "the question names most.",
+        },
+    )
     heading_weight: float = field(
         default=1.0,
         metadata={
@@ -325,6 +333,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "candidates": (1, 10_000),
     "lexical_boost": (0, 1),
     "year_boost": (0, 1),
+    "people_boost": (0, 1),
     "heading_weight": (0, 1),
     "author_boost": (0, 1),
     "dense_weight": (0, 100),

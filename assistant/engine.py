@@ -108,6 +108,7 @@ class Engine:
             fusion=s.fusion,
             lexical_boost=s.lexical_boost,
             year_boost=s.year_boost,
+            people_boost=s.people_boost,
             heading_weight=0.0 if asks_for_people(question) else s.heading_weight,
             author_boost=s.author_boost if asks_for_people(question) else 0.0,
             dense_weight=s.dense_weight,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.crosslingual import expand, parse_terms
@@ -140,7 +142,6 @@ def test_hybrid_finds_swedish_and_english_questions(bundled_engine) -> None:
 
 
 def test_fusion_is_configurable_and_checked(bundled_engine) -> None:
-    from dataclasses import replace
 
     question = "Hur många socialsekreterare slutade 2024?"
     cc = bundled_engine.search(question, k=5)
@@ -312,3 +313,38 @@ def test_asked_who_signed_the_signature_of_the_record_at_the_top_comes_first(bun
     # the passage ending in "Lars Jilmstad m fl (M) Peter Öberg (L)" shares few words with the question
     assert "Lars Jilmstad" not in ranked(0.0)[0].chunk.text
     assert "Lars Jilmstad" in ranked(params.author_boost)[0].chunk.text
+
+
+def test_the_people_a_question_names_choose_among_records_of_one_subject(tmp_path, make_settings) -> None:
+    """English e05: Gudrun Schyman filed two interpellations on women's sick leave within a day, to
+    two ministers; "her February 2005 interpellation to minister Hans Karlsson" is 2004/05:400, and
+    only its opening names him. Without the boost the other one (to Jens Orback) came first."""
+    import shutil
+
+    from assistant.ingest import ingest
+    from assistant.retrieve import people_named
+
+    from .conftest import RIKSDAGEN
+
+    assert people_named("In Karin Pilsäters interpellation to minister Hans Karlsson") >= {
+        "karin",
+        "pilsäter",
+        "hans",
+        "karlsson",
+    }
+    assert "in" not in people_named("In Karin Pilsäter's interpellation")  # a sentence's first word
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for name in ("ip_2004-05_0384.txt", "ip_2004-05_0400.txt", "ip_2004-05_0395.txt"):
+        shutil.copy(RIKSDAGEN / name, documents)
+    settings = make_settings(documents)
+    ingest(settings, progress=False)
+    question = (
+        "In Gudrun Schyman's February 2005 interpellation to minister Hans Karlsson about women's sick "
+        "leave, what does she say must change for women working in health care, social care, schools "
+        "and retail?"
+    )
+    engine = Engine.open(settings)
+    assert [h.chunk.doc_id for h in engine.search(question, k=3)] == ["ip_2004-05_0400.txt"] * 3
+    unboosted = Engine(replace(settings, people_boost=0.0), engine.store, engine.embedder)
+    assert unboosted.search(question, k=1)[0].chunk.doc_id == "ip_2004-05_0384.txt"
