@@ -336,10 +336,23 @@ def names_its_people(text: str, chunk: Chunk, question: str) -> bool:
     return any(_names(person, text, question) for person in chunk.metadata.people)
 
 
+_ANNOUNCES_QUESTIONS = re.compile(r"\b(?:fråga|frågor|frågan|frågorna|question|questions)\b", re.IGNORECASE)
+ANNOUNCEMENT_WORDS = 12  # "Med anledning av ovanstående vill jag rikta följande frågor till socialministern:"
+
+
 def _bare_lead_in(text: str) -> bool:
-    """A lead-in that says nothing of its own ("Vi undrar därför:"): its list is the content."""
+    """A lead-in that says nothing of its own ("Vi undrar därför:"): its list is the content.
+
+    So is a longer one that only announces the questions ("Mina frågor till
+    statsrådet är:", "Mot bakgrund av detta vill jag fråga Maria Larsson:"),
+    which was quoted before the questions asked for (fresh f16).
+    """
     stripped = text.strip()
-    return stripped.endswith(":") and len(stripped.split()) < BARE_LEAD_IN_WORDS
+    if not stripped.endswith(":"):
+        return False
+    length = len(stripped.split())
+    announces = length <= ANNOUNCEMENT_WORDS and bool(_ANNOUNCES_QUESTIONS.search(stripped))
+    return length < BARE_LEAD_IN_WORDS or announces
 
 
 def is_signature(text: str) -> bool:

@@ -1164,3 +1164,20 @@ def test_asked_about_a_month_the_answer_leaves_out_sentences_on_other_months(bun
     assert [c.quote for c in december.citations] == [
         "Nuläget i december är att det saknas 10 stycken socialsekreterare."
     ]
+
+
+def test_a_lead_in_that_only_announces_the_questions_is_not_quoted(tmp_path, make_settings) -> None:
+    """Fresh f16 asked which measures Hillevi Larsson wanted the minister to consider, and the answer
+    quoted "Mina frågor till statsrådet är:" (five words, one more than a bare lead-in had) before the
+    questions themselves."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    shutil.copy(RIKSDAGEN / "ip_2013-14_0389.txt", documents)
+    settings = make_settings(documents)
+    ingest(settings, progress=False)
+    question = (
+        "Vilka åtgärder ville Hillevi Larsson (S) våren 2014 att statsrådet skulle överväga när "
+        "myndigheter kränker omhändertagna barns rättigheter?"
+    )
+    quotes = [c.quote for c in answer(Engine.open(settings), question).citations]
+    assert quotes and all(q.startswith("Kan statsrådet tänka sig") for q in quotes), quotes
