@@ -22,6 +22,7 @@ from .questions import (
     asks_for_questions,
     asks_for_result,
     has_several_parts,
+    speaker_asked,
     speaks_of_future,
     states_date,
     wants_answer,
@@ -130,6 +131,8 @@ def evidence_gap(
     - ``no_reply``: asked how someone answered, no answer or debate replies.
     - ``questions_missing``: asked what a record asked, the record near the top
       announces its questions ("vill jag fråga statsrådet:") but holds none.
+    - ``not_said_by``: asked what someone said ("What did Ulf Kristersson say
+      about …"), no passage near the top is by, to or about them.
     """
     statements = [c for c in candidates if not c.asks]
     said = [c for c in statements if not c.heading]
@@ -139,6 +142,9 @@ def evidence_gap(
     focus = [c for c in said if c.coverage >= FIGURE_FOCUS * best_statement]
     if best_asked >= ASKED_MIN_COVERAGE and best_statement < ASKED_RATIO * best_asked:
         return "asked_not_answered"
+    speaker = speaker_asked(question)
+    if speaker and not any(_names(c, speaker) for c in candidates):
+        return "not_said_by"  # "What did Ulf Kristersson say about …": no passage near the top is his
     if asks_for_questions(question):
         named = documents_naming(question, candidates, vocabulary, best=True)
         if not any(is_question(c.text) and c.hit.chunk.doc_id in named for c in candidates):
@@ -176,6 +182,13 @@ def evidence_gap(
     if wants_answer(question) and not any(_replies(c, question) for c in focus):
         return "no_reply"
     return None
+
+
+def _names(sentence: Sentence, surname: str) -> bool:
+    """The sentence's passage or its record's people name ``surname``."""
+    metadata = sentence.hit.chunk.metadata
+    text = " ".join([searchable_text(sentence.hit), metadata.recipient]).casefold()
+    return re.search(rf"\b{re.escape(surname.casefold())}", text) is not None
 
 
 def _replies(sentence: Sentence, question: str) -> bool:

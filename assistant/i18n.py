@@ -42,6 +42,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena nämner ingen person.",
         "en": "The closest passages name no one.",
     },
+    "not_said_by": {
+        "sv": "De närmaste styckena är inte av, till eller om den personen.",
+        "en": "The closest passages are not by, to or about that person.",
+    },
     "no_reply": {
         "sv": "De närmaste styckena kommer från frågor som ställts, inte från något svar på dem.",
         "en": "The closest passages come from questions put, not from any reply to them.",

@@ -415,6 +415,28 @@ _ASKS_FOR_REPLY = re.compile(
 )
 
 
+_NAME_WORDS = r"((?:[A-ZÅÄÖÉ][\w-]+\s+){0,2}[A-ZÅÄÖÉ][\w-]+?)(?:'s|s)?"
+# "What did Ulf Kristersson say about …", "Vad sa Eva Olofsson om …": a person's words are asked for
+_SAID_BY = re.compile(
+    rf"\b(?:[Ww]hat|[Hh]ow)\s+did\s+{_NAME_WORDS}\s+(?:\([^)]*\)\s+)?"
+    r"(?:say|said|argue|write|claim|propose|suggest|answer|reply|respond|mean|think|want)\b"
+    rf"|\b[Vv]ad\s+(?:sa|sade|skrev|tyckte|menade|föreslog|svarade|ville|hävdade)\s+{_NAME_WORDS}\b",
+)
+
+
+def speaker_asked(question: str) -> str | None:
+    """The surname of the person whose words the question asks for, or None.
+
+    Only a full name counts ("Ulf Kristersson", not "she" or "the minister"):
+    a first name alone names no one in particular.
+    """
+    match = _SAID_BY.search(question)
+    if match is None:
+        return None
+    name = (match.group(1) or match.group(2) or "").split()
+    return name[-1] if len(name) >= 2 else None
+
+
 def wants_answer(question: str) -> bool:
     """A question about how the minister answered needs a reply, never the interpellation itself.
 

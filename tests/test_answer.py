@@ -14,6 +14,7 @@ from assistant.abstention import MONEY_WINDOW, _replies, evidence_gap, missing_t
 from assistant.answer import CARRIED_WORDS, answer, compose, is_complete, question_terms, retrieval_query
 from assistant.crosslingual import load_terms, without_english_stopwords
 from assistant.engine import Engine
+from assistant.i18n import t
 from assistant.ingest import ingest
 from assistant.language import detect
 from assistant.metadata import case_number, names_municipality
@@ -34,6 +35,7 @@ from assistant.questions import (
     has_several_parts,
     months_in,
     names_one_record,
+    speaker_asked,
     speaks_of_future,
     states_date,
     states_quantity,
@@ -1181,3 +1183,24 @@ def test_a_lead_in_that_only_announces_the_questions_is_not_quoted(tmp_path, mak
     )
     quotes = [c.quote for c in answer(Engine.open(settings), question).citations]
     assert quotes and all(q.startswith("Kan statsrådet tänka sig") for q in quotes), quotes
+
+
+def test_asked_what_someone_said_the_answer_comes_from_passages_by_to_or_about_them(
+    tmp_path, make_settings
+) -> None:
+    """unanswerable-riksdagen v03: "What did Ulf Kristersson say about social workers' salaries?" was
+    answered from a debate between Jens Holm and Maria Larsson. His name is in the records (addressed
+    interpellations on sickness insurance), so no check on unknown names caught it."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for name in ("debatt_ip_2013-14_0495.txt", "ip_2013-14_0495.txt", "ip_2012-13_0452.txt"):
+        shutil.copy(RIKSDAGEN / name, documents)
+    settings = make_settings(documents)
+    ingest(settings, progress=False)
+    engine = Engine.open(settings)
+    refused = answer(engine, "What did Ulf Kristersson say about social workers' salaries?")
+    assert refused.abstained and t("not_said_by", "en") in refused.text, refused.text
+    said = answer(engine, "What did Jens Holm say about social workers' salaries?")
+    assert not said.abstained and {c.doc_id for c in said.citations} == {"debatt_ip_2013-14_0495.txt"}
+    assert speaker_asked("Vad svarade Eva Olofsson när Maria Larsson sa att …?") == "Olofsson"
+    assert speaker_asked("What did she say?") is None  # no name: nothing to check
