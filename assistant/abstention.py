@@ -16,12 +16,14 @@ from .metadata import names_municipality, party_code
 from .questions import (
     NUMBER,
     asks_for_date,
+    asks_for_firm,
     asks_for_money,
     asks_for_place,
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
     has_several_parts,
+    names_something,
     speaker_asked,
     speaks_of_future,
     states_date,
@@ -131,6 +133,8 @@ def evidence_gap(
     - ``no_reply``: asked how someone answered, no answer or debate replies.
     - ``questions_missing``: asked what a record asked, the record near the top
       announces its questions ("vill jag fråga statsrådet:") but holds none.
+    - ``no_firm``: asked which firm or company, none of the statements closest to
+      the question names one (a capitalised word after its first, an acronym).
     - ``not_said_by``: asked what someone said ("What did Ulf Kristersson say
       about …"), no passage near the top is by, to or about them.
     """
@@ -176,6 +180,8 @@ def evidence_gap(
         names_municipality(c.text) or c.hit.chunk.metadata.municipality for c in near
     ):
         return "no_place"  # the 2024 answer never names its municipality
+    if asks_for_firm(question) and not any(names_something(c.text) for c in near):
+        return "no_firm"  # "Which consulting firm supplied …": the passages say consultants were hired
     closest = max(said, key=lambda c: (c.coverage, c.relevance), default=None)
     if asks_for_result(question) and closest and speaks_of_future(closest.text):
         return "not_yet"  # the statement closest to the question tells of a plan, not a finding

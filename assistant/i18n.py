@@ -30,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena tar upp ämnet men nämner ingen kommun.",
         "en": "The closest passages touch on the subject but name no municipality.",
     },
+    "no_firm": {
+        "sv": "De närmaste styckena tar upp ämnet men nämner inget företag.",
+        "en": "The closest passages touch on the subject but name no company.",
+    },
     "no_date": {
         "sv": "De närmaste styckena tar upp ämnet men anger ingen tidpunkt.",
         "en": "The closest passages touch on the subject but give no date.",

@@ -380,6 +380,27 @@ def asks_for_place(question: str) -> bool:
     return bool(_ASKS_FOR_PLACE.search(question))
 
 
+_ASKS_FOR_FIRM = re.compile(
+    r"\b(?:(?:which|what)\s+(?:\w+\s+)?(?:firms?|compan(?:y|ies)|businesses)"
+    r"|vilk(?:et|a)\s+(?:\w+\s+)?\w*(?:företag|bolag)(?:en)?)\b",
+    re.IGNORECASE,
+)
+# a name within a sentence: a capitalised word after its first ("drivs av bolaget Carema"), or an
+# acronym ("KPMG`s granskning"); each sentence's first word is taken out before looking
+_NAMED_WITHIN = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöé&-]+|\b[A-ZÅÄÖ]{2,}\b")
+_FIRST_WORDS = re.compile(r"(^|[.!?:]\s+|\n\s*)[\w-]+")
+
+
+def asks_for_firm(question: str) -> bool:
+    """Asked which firm or company ("Which audit firm …", "Vilket företag drev …")."""
+    return bool(_ASKS_FOR_FIRM.search(question))
+
+
+def names_something(text: str) -> bool:
+    """Whether the text names a firm, a body or anyone: a capitalised word after its first, or an acronym."""
+    return bool(_NAMED_WITHIN.search(_FIRST_WORDS.sub(r"\1", text.strip())))
+
+
 _ASKS_FOR_RESULT = re.compile(
     r"\b(?:what did\b[^?]*\b(?:show|find|found|conclude|reveal)"
     r"|what (?:was|were) the (?:result|finding|conclusion)s?"

@@ -20,6 +20,7 @@ from assistant.language import detect
 from assistant.metadata import case_number, names_municipality
 from assistant.questions import (
     asks_for_date,
+    asks_for_firm,
     asks_for_money,
     asks_for_one_fact,
     asks_for_pay,
@@ -35,6 +36,7 @@ from assistant.questions import (
     has_several_parts,
     months_in,
     names_one_record,
+    names_something,
     speaker_asked,
     speaks_of_future,
     states_date,
@@ -1204,3 +1206,18 @@ def test_asked_what_someone_said_the_answer_comes_from_passages_by_to_or_about_t
     assert not said.abstained and {c.doc_id for c in said.citations} == {"debatt_ip_2013-14_0495.txt"}
     assert speaker_asked("Vad svarade Eva Olofsson när Maria Larsson sa att …?") == "Olofsson"
     assert speaker_asked("What did she say?") is None  # no name: nothing to check
+
+
+def test_asked_which_firm_the_answer_must_name_one(bundled_engine) -> None:
+    """unanswerable u05: "Which consulting firm supplied the consultant social workers?" was answered
+    with the board's briefings on hiring consultants, none naming a firm. Asked which audit firm,
+    KPMG is named, so that answer stands."""
+    refused = answer(bundled_engine, "Vilket bemanningsföretag levererade socionomkonsulterna till Kumla?")
+    assert refused.abstained, refused.text
+    refused = answer(bundled_engine, "Which staffing company provided the consultant social workers?")
+    assert refused.abstained and t("no_firm", "en") in refused.text, refused.text
+    named = answer(bundled_engine, "Which audit firm reviewed case handling in children and youth care?")
+    assert not named.abstained and "KPMG" in named.text, named.text
+    assert asks_for_firm("Vilket företag drev äldreboendet?") and not asks_for_firm("Why do companies wait?")
+    assert names_something("som drivs av bolaget Carema sedan 2008")
+    assert not names_something("Tre timvikarier har anställts.\nNya arbetssätt testas.")
