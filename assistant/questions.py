@@ -195,11 +195,18 @@ def year_of(date: str) -> int | None:
     return int(date[:4]) if date[:4].isdigit() else None
 
 
+# "What is the name of the head of …", "Vad heter chefen för …" ask who, in other words; not "what
+# is the name of the report"
+_NAME_OF_SOMEONE = (
+    r"what(?:\s+is|\s+was|'s)\s+the\s+name\s+of\s+the\s+(?:\w+\s+){0,4}"
+    r"(?:head|chair\w*|chief|manager|director|minister|secretary|leader|person|official)"
+    r"|vad\s+(?:heter|hette)\s+(?:\w+\s+){0,2}(?:chef\w*|ordförande\w*|minist\w*|direktör\w*|ledare\w*|person\w*)"
+)
 # "who" asks only where a clause begins ("Who answered …", "…, and who signed them?", "to whom");
 # after a noun it is a relative pronoun ("the children who arrived") and asks nothing
 _PEOPLE_QUESTION = re.compile(
     r"(?:^\W*|[,;:]\s*|\b(?:and|or|but|to|by|from|with|for)\s+)(?:who|whom|whose)\b"
-    r"|\b(?:which (?:minister|party|councillor|politician|member)\w*"
+    rf"|\b(?:{_NAME_OF_SOMEONE}|which (?:minister|party|councillor|politician|member)\w*"
     r"|vem|vilka (?:politiker|ledam|borgarråd|statsråd|minist|parti|person)\w*"
     r"|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
     re.IGNORECASE,
@@ -218,7 +225,7 @@ def asks_for_authors(question: str) -> bool:
     return bool(_AUTHORS_QUESTION.search(question))
 
 
-_WHO = re.compile(r"\b(?:who|whom|whose|vem|vems)\b", re.IGNORECASE)
+_WHO = re.compile(rf"\b(?:who|whom|whose|vem|vems|{_NAME_OF_SOMEONE})\b", re.IGNORECASE)
 
 
 def asks_who(question: str) -> bool:

@@ -1221,3 +1221,14 @@ def test_asked_which_firm_the_answer_must_name_one(bundled_engine) -> None:
     assert asks_for_firm("Vilket företag drev äldreboendet?") and not asks_for_firm("Why do companies wait?")
     assert names_something("som drivs av bolaget Carema sedan 2008")
     assert not names_something("Tre timvikarier har anställts.\nNya arbetssätt testas.")
+
+
+def test_asked_for_the_name_of_someone_the_answer_must_name_a_person(bundled_engine) -> None:
+    """unanswerable u09: "What is the name of the head of the children and youth unit?" asks who,
+    in other words, and was answered with sentences on the unit that name no one."""
+    unnamed = answer(bundled_engine, "Vad heter chefen för barn och unga enheten?")
+    assert unnamed.abstained and t("no_one_named", "sv") in unnamed.text, unnamed.text
+    named = answer(bundled_engine, "What was the name of the social welfare board chair in Kumla?")
+    assert not named.abstained and "Annica Sjökvist" in named.text, named.text
+    assert not asks_for_people("What is the name of the report?")
+    assert not asks_for_people("Vad heter rapporten?")
