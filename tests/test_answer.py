@@ -629,7 +629,8 @@ def test_a_record_heading_is_recognised_by_most_of_its_title() -> None:
 
 
 def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None:
-    """The heading names who asked whom about what; "I want to ask:" introduces questions. Neither answers."""
+    """The heading names who asked whom about what; "I want to ask:" introduces questions. Neither answers:
+    the heading is context, and a lead-in that only announces the questions is no candidate at all."""
     text = (
         "Interpellation 2014/15:80 Förändrade regler för sprututbyte av Karin Rågsjö (V) till statsrådet. "
         "Sprutbyte erbjuds i dag i tolv kommuner. Jag vill därför fråga statsrådet:\n\n"
@@ -639,9 +640,9 @@ def test_headings_and_lead_ins_are_context_unless_people_are_asked_for() -> None
     hit = Hit(Chunk("c1", "ip.txt", 0, len(text), text, meta), 1.0, similarity=0.9)
     groups = [(frozenset({"sprutbyt"}), 1.0), (frozenset({"kommun"}), 1.0), (frozenset({"rågsjö"}), 1.0)]
     how_many = "Hur många kommuner erbjuder sprutbyte enligt Karin Rågsjö?"
-    heading, statement, lead_in, asked = candidate_sentences([hit], groups, frozenset(), how_many)
+    heading, statement, asked = candidate_sentences([hit], groups, frozenset(), how_many)
     assert heading.heading and not statement.heading
-    assert lead_in.asks and asked.asks and not statement.asks
+    assert asked.asks and not statement.asks and asked.text == "Vad tänker statsrådet göra?"
     assert statement.relevance > heading.relevance
     who = "Vem skrev interpellationen om sprutbyte?"
     assert asks_for_people(who) and not asks_for_people(how_many)
