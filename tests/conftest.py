@@ -46,6 +46,25 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
+@pytest.fixture
+def riksdagen_engine(tmp_path: Path, make_settings: Callable[..., Settings]) -> Callable[..., object]:
+    """An engine over a few Riksdag records ingested into a fresh index: ``riksdagen_engine(*names)``."""
+
+    def make(*names: str, model: str = "e5-small"):  # type: ignore[no-untyped-def]
+        from assistant.engine import Engine
+        from assistant.ingest import ingest
+
+        documents = tmp_path / "documents"
+        documents.mkdir()
+        for name in names:
+            shutil.copy(RIKSDAGEN / name, documents)
+        settings = make_settings(documents, model=model)
+        ingest(settings, progress=False)
+        return Engine.open(settings)
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def bundled_engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One engine over the bundled corpus with the default model, shared by read-only tests."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from itertools import pairwise
 
@@ -74,7 +73,7 @@ from assistant.quotes import (
 )
 from assistant.schema import Answer, Chunk, DocumentMetadata, Hit
 
-from .conftest import ANSWER_DOC, RIKSDAGEN
+from .conftest import ANSWER_DOC
 
 
 def assert_citations_resolve(engine: Engine, answer: Answer) -> None:
@@ -347,19 +346,15 @@ def test_how_many_is_no_term_the_answer_must_hold(bundled_engine) -> None:
     assert result.citations[0].quote.startswith("Det är 21 socialsekreterare som slutat"), result.citations
 
 
-def test_an_attribution_does_not_pull_its_words_sentence_into_the_answer(tmp_path, make_settings) -> None:
+def test_an_attribution_does_not_pull_its_words_sentence_into_the_answer(riksdagen_engine) -> None:
     """Fresh-set f12: "enligt Ulf Nilssons (fp) interpellation om lärarbehörighet" drew a sentence on
     teachers' competence ("lärarkompetensen") beside the one giving the association's reason."""
-    documents = tmp_path / "documents"
-    documents.mkdir()
-    shutil.copy(RIKSDAGEN / "ip_2002-03_0192.txt", documents)
-    settings = make_settings(documents)
-    ingest(settings, progress=False)
+    engine = riksdagen_engine("ip_2002-03_0192.txt")
     question = (
         "Varför kritiserade Svenska kommunförbundet de så kallade Wärnerssonpengarna, "
         "enligt Ulf Nilssons (fp) interpellation om lärarbehörighet?"
     )
-    result = answer(Engine.open(settings), question)
+    result = answer(engine, question)
     assert not result.abstained
     quotes = [c.quote for c in result.citations]
     assert any("kritiserar Wärnerssonpengarna, eftersom" in q for q in quotes), quotes
@@ -380,43 +375,31 @@ def test_a_record_opening_lends_its_heading_cosine_to_no_sentence() -> None:
     assert hits[0].similarity == 0.86, "the hits themselves are left as they were"
 
 
-def test_the_sentence_that_answers_outranks_a_record_opening_carried_by_its_heading(
-    tmp_path, make_settings
-) -> None:
+def test_the_sentence_that_answers_outranks_a_record_opening_carried_by_its_heading(riksdagen_engine) -> None:
     """Fresh set: the first sentence of an interpellation named by its author and subject was quoted on
     the heading's cosine ("Rålönegapet … har bitit sig fast på bortåt 20 %"), crowding out the sentence
     giving the explanation asked for."""
-    documents = tmp_path / "documents"
-    documents.mkdir()
-    for name in ("ip_2003-04_0138.txt", "ip_2003-04_0538.txt", "ip_1999-2000_0157.txt"):
-        shutil.copy(RIKSDAGEN / name, documents)
-    settings = make_settings(documents)
-    ingest(settings, progress=False)
+    engine = riksdagen_engine("ip_2003-04_0138.txt", "ip_2003-04_0538.txt", "ip_1999-2000_0157.txt")
     question = (
         "What does Karin Pilsäter say is the main explanation of the raw wage gap between women and men?"
     )
-    result = answer(Engine.open(settings), question)
+    result = answer(engine, question)
     quotes = [c.quote for c in result.citations]
     assert any(q.startswith("De främsta orsakerna till det stora rålönegapet") for q in quotes), quotes
 
 
-def test_a_record_the_question_does_not_name_is_not_quoted_beside_one_it_names(
-    tmp_path, make_settings
-) -> None:
+def test_a_record_the_question_does_not_name_is_not_quoted_beside_one_it_names(riksdagen_engine) -> None:
     """Fresh f11 names Karin Pilsäter's November 2003 interpellation; her May 2004 one on regional pay
     says much the same about segregation, and with ``UNNAMED_PENALTY`` at 0.05 a sentence of it close
     to the best was quoted beside the answer. With the product's model: its cosines decide the tie."""
-    documents = tmp_path / "documents"
-    documents.mkdir()
-    for name in ("ip_2003-04_0138.txt", "ip_2003-04_0538.txt", "ip_1999-2000_0157.txt"):
-        shutil.copy(RIKSDAGEN / name, documents)
-    settings = make_settings(documents, model="e5-small-int8")
-    ingest(settings, progress=False)
+    engine = riksdagen_engine(
+        "ip_2003-04_0138.txt", "ip_2003-04_0538.txt", "ip_1999-2000_0157.txt", model="e5-small-int8"
+    )
     question = (
         "According to Karin Pilsäter (fp) in her November 2003 interpellation on pay differences "
         "between the sexes, what mainly explains the large raw wage gap, if not direct discrimination?"
     )
-    cited = {c.doc_id for c in answer(Engine.open(settings), question).citations}
+    cited = {c.doc_id for c in answer(engine, question).citations}
     assert cited == {"ip_2003-04_0138.txt"}, cited
 
 
@@ -1171,36 +1154,24 @@ def test_asked_about_a_month_the_answer_leaves_out_sentences_on_other_months(bun
     ]
 
 
-def test_a_lead_in_that_only_announces_the_questions_is_not_quoted(tmp_path, make_settings) -> None:
+def test_a_lead_in_that_only_announces_the_questions_is_not_quoted(riksdagen_engine) -> None:
     """Fresh f16 asked which measures Hillevi Larsson wanted the minister to consider, and the answer
     quoted "Mina frågor till statsrådet är:" (five words, one more than a bare lead-in had) before the
     questions themselves."""
-    documents = tmp_path / "documents"
-    documents.mkdir()
-    shutil.copy(RIKSDAGEN / "ip_2013-14_0389.txt", documents)
-    settings = make_settings(documents)
-    ingest(settings, progress=False)
+    engine = riksdagen_engine("ip_2013-14_0389.txt")
     question = (
         "Vilka åtgärder ville Hillevi Larsson (S) våren 2014 att statsrådet skulle överväga när "
         "myndigheter kränker omhändertagna barns rättigheter?"
     )
-    quotes = [c.quote for c in answer(Engine.open(settings), question).citations]
+    quotes = [c.quote for c in answer(engine, question).citations]
     assert quotes and all(q.startswith("Kan statsrådet tänka sig") for q in quotes), quotes
 
 
-def test_asked_what_someone_said_the_answer_comes_from_passages_by_to_or_about_them(
-    tmp_path, make_settings
-) -> None:
+def test_asked_what_someone_said_the_answer_comes_from_passages_by_to_or_about_them(riksdagen_engine) -> None:
     """unanswerable-riksdagen v03: "What did Ulf Kristersson say about social workers' salaries?" was
     answered from a debate between Jens Holm and Maria Larsson. His name is in the records (addressed
     interpellations on sickness insurance), so no check on unknown names caught it."""
-    documents = tmp_path / "documents"
-    documents.mkdir()
-    for name in ("debatt_ip_2013-14_0495.txt", "ip_2013-14_0495.txt", "ip_2012-13_0452.txt"):
-        shutil.copy(RIKSDAGEN / name, documents)
-    settings = make_settings(documents)
-    ingest(settings, progress=False)
-    engine = Engine.open(settings)
+    engine = riksdagen_engine("debatt_ip_2013-14_0495.txt", "ip_2013-14_0495.txt", "ip_2012-13_0452.txt")
     refused = answer(engine, "What did Ulf Kristersson say about social workers' salaries?")
     assert refused.abstained and t("not_said_by", "en") in refused.text, refused.text
     said = answer(engine, "What did Jens Holm say about social workers' salaries?")

@@ -315,16 +315,11 @@ def test_asked_who_signed_the_signature_of_the_record_at_the_top_comes_first(bun
     assert "Lars Jilmstad" in ranked(params.author_boost)[0].chunk.text
 
 
-def test_the_people_a_question_names_choose_among_records_of_one_subject(tmp_path, make_settings) -> None:
+def test_the_people_a_question_names_choose_among_records_of_one_subject(riksdagen_engine) -> None:
     """English e05: Gudrun Schyman filed two interpellations on women's sick leave within a day, to
     two ministers; "her February 2005 interpellation to minister Hans Karlsson" is 2004/05:400, and
     only its opening names him. Without the boost the other one (to Jens Orback) came first."""
-    import shutil
-
-    from assistant.ingest import ingest
     from assistant.retrieve import people_named
-
-    from .conftest import RIKSDAGEN
 
     assert people_named("In Karin Pilsäters interpellation to minister Hans Karlsson") >= {
         "karin",
@@ -333,18 +328,12 @@ def test_the_people_a_question_names_choose_among_records_of_one_subject(tmp_pat
         "karlsson",
     }
     assert "in" not in people_named("In Karin Pilsäter's interpellation")  # a sentence's first word
-    documents = tmp_path / "documents"
-    documents.mkdir()
-    for name in ("ip_2004-05_0384.txt", "ip_2004-05_0400.txt", "ip_2004-05_0395.txt"):
-        shutil.copy(RIKSDAGEN / name, documents)
-    settings = make_settings(documents)
-    ingest(settings, progress=False)
+    engine = riksdagen_engine("ip_2004-05_0384.txt", "ip_2004-05_0400.txt", "ip_2004-05_0395.txt")
     question = (
         "In Gudrun Schyman's February 2005 interpellation to minister Hans Karlsson about women's sick "
         "leave, what does she say must change for women working in health care, social care, schools "
         "and retail?"
     )
-    engine = Engine.open(settings)
     assert [h.chunk.doc_id for h in engine.search(question, k=3)] == ["ip_2004-05_0400.txt"] * 3
-    unboosted = Engine(replace(settings, people_boost=0.0), engine.store, engine.embedder)
+    unboosted = Engine(replace(engine.settings, people_boost=0.0), engine.store, engine.embedder)
     assert unboosted.search(question, k=1)[0].chunk.doc_id == "ip_2004-05_0384.txt"
