@@ -176,6 +176,19 @@ def compose(
     )
 
 
+def _apart(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits less those overlapping a better one: neighbouring passages share their overlap, and
+    "possibly related" showed the same sentences twice."""
+    kept: list[Hit] = []
+    for hit in hits:
+        c = hit.chunk
+        if not any(
+            k.chunk.doc_id == c.doc_id and k.chunk.start < c.end and c.start < k.chunk.end for k in kept
+        ):
+            kept.append(hit)
+    return kept
+
+
 def _abstain(
     question: str,
     hits: Sequence[Hit],
@@ -192,7 +205,7 @@ def _abstain(
     related: list[Citation] = []
     if hits:
         parts.append("\n\n" + t("possibly_related", language))
-        for hit in hits[:RELATED_SHOWN]:
+        for hit in _apart(hits)[:RELATED_SHOWN]:
             c = hit.chunk
             related.append(citation_for(len(related) + 1, hit, c.start, c.end, c.text))
             snippet = flatten(c.text)

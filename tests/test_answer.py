@@ -1204,3 +1204,14 @@ def test_asked_for_the_name_of_someone_the_answer_must_name_a_person(bundled_eng
     assert not named.abstained and "Annica Sjökvist" in named.text, named.text
     assert not asks_for_people("What is the name of the report?")
     assert not asks_for_people("Vad heter rapporten?")
+
+
+def test_possibly_related_passages_do_not_overlap(bundled_engine) -> None:
+    """Neighbouring passages share their overlap: an abstention listed two Kumla passages that were
+    mostly the same sentences."""
+    result = answer(bundled_engine, "Which consulting firm supplied the consultant social workers to Kumla?")
+    assert result.abstained and len(result.citations) == 3, result.text
+    spans = [(c.doc_id, c.start, c.end) for c in result.citations]
+    assert all(
+        x[0] != y[0] or x[2] <= y[1] or y[2] <= x[1] for i, x in enumerate(spans) for y in spans[i + 1 :]
+    ), spans
