@@ -325,6 +325,28 @@ def names_one_record(question: str) -> bool:
     return len(_RECORD.findall(question)) == 1 and not _RECORDS.search(question)
 
 
+_WHY = re.compile(
+    r"\b(?:why|varför|how come|what (?:reasons?|explains?)|vilka skäl|vilket skäl|av vilken anledning)\b",
+    re.IGNORECASE,
+)
+# the words a reason comes with: "eftersom", "därför att", "till följd av", "anledningen till … är att"
+_CAUSE = re.compile(
+    r"\b(?:eftersom|därför att|på grund av|till följd av|med anledning av|beror på|orsake[nr]|orsaker(?:na)?"
+    r"|anledning(?:en|ar|arna)?|skäl(?:et|en)?|leder till|vilket innebär|because|due to|the reason)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_why(question: str) -> bool:
+    """Asks for a reason ("why", "varför", "av vilken anledning")."""
+    return bool(_WHY.search(question))
+
+
+def gives_reason(text: str) -> bool:
+    """The sentence states a cause or a reason in so many words ("eftersom …", "till följd av …")."""
+    return bool(_CAUSE.search(text))
+
+
 def has_several_parts(question: str) -> bool:
     """A question in two parts ("compared with", "and why?") is answered from more than one place."""
     return len(question_parts(question)) > 1 or bool(_COMPARISON.search(question))

@@ -26,7 +26,9 @@ from .questions import (
     asks_only_for_people,
     asks_what_was_done,
     asks_who,
+    asks_why,
     figure_fits,
+    gives_reason,
     has_several_parts,
     months_in,
     names_one_record,
@@ -55,6 +57,7 @@ UNNAMED_PENALTY = 0.1  # lowers the sentences of records that do not name what t
 ASKERS_PENALTY = 0.05  # asked what was done, lowers the sentences of the records that asked for it
 RELEVANCE_MARGIN = 0.045  # sentences further below the best one are filler: not quoted (grid in eval/README)
 NOVELTY_FREE = 0.02  # ... and those more than this below it must add a term or figure the others lack
+CAUSE_BONUS = 0.015  # asked why, added to a statement giving a reason in so many words (eval/README)
 FIGURE_BONUS = 0.01  # added to a statement giving a figure of the kind and year the question asks for
 PEOPLE_BONUS = 0.02  # asked who, added to a sentence naming its record's author or addressee
 QUESTION_PENALTY = 0.1
@@ -203,6 +206,7 @@ def candidate_sentences(
     wants_figure = asks_for_quantity(question)
     wants_questions = asks_for_questions(question)  # then the records' questions are statements too
     wants_people = asks_for_people(question)
+    wants_reason = asks_why(question)
     margin = PASSAGE_MARGIN * (SEVERAL_PARTS_FACTOR if has_several_parts(question) else 1)
     out: list[Sentence] = []
     previous = 0.0
@@ -245,6 +249,8 @@ def candidate_sentences(
                     text = _span_text(chunk, s, e)
                 if wants_figure and figure_fits(text, question, chunk.metadata.date[:4], chunk.text):
                     relevance += FIGURE_BONUS
+                if wants_reason and gives_reason(text):
+                    relevance += CAUSE_BONUS
             if wants_people and names_its_people(text, chunk, question):
                 relevance += PEOPLE_BONUS
             heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text)

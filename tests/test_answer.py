@@ -29,9 +29,11 @@ from assistant.questions import (
     asks_for_questions,
     asks_for_result,
     asks_only_for_figures,
+    asks_why,
     attributions,
     figure_fits,
     follows_on,
+    gives_reason,
     has_several_parts,
     months_in,
     names_one_record,
@@ -1215,3 +1217,14 @@ def test_possibly_related_passages_do_not_overlap(bundled_engine) -> None:
     assert all(
         x[0] != y[0] or x[2] <= y[1] or y[2] <= x[1] for i, x in enumerate(spans) for y in spans[i + 1 :]
     ), spans
+
+
+def test_asked_why_a_sentence_giving_a_reason_ranks_higher(bundled_engine) -> None:
+    """Gold q29: asked why Clara Lindblom raised the action plan again, the answer quoted the plan's
+    history and not "Eftersom det nu har kommit till vår kännedom … att arbetet … har avstannat"."""
+    result = answer(bundled_engine, "Why did Clara Lindblom return to the action plan in 2021?")
+    assert any(c.quote.startswith("Eftersom det nu har kommit") for c in result.citations), result.text
+    assert asks_why("Av vilken anledning slutade de?") and not asks_why("Vad hände 2021?")
+    assert gives_reason("Det beror på att arbetsbelastningen är hög.") and not gives_reason(
+        "Planen antogs 2016."
+    )
