@@ -22,6 +22,7 @@ from .crosslingual import expand_groups, load_terms, without_english_stopwords
 from .headings import is_opening
 from .i18n import t
 from .lexical import analyze
+from .metrics import overlaps
 from .questions import (
     asks_for_one_fact,
     asks_for_questions,
@@ -181,10 +182,7 @@ def _apart(hits: Sequence[Hit]) -> list[Hit]:
     "possibly related" showed the same sentences twice."""
     kept: list[Hit] = []
     for hit in hits:
-        c = hit.chunk
-        if not any(
-            k.chunk.doc_id == c.doc_id and k.chunk.start < c.end and c.start < k.chunk.end for k in kept
-        ):
+        if not any(overlaps(k.chunk, hit.chunk) for k in kept):
             kept.append(hit)
     return kept
 

@@ -78,8 +78,8 @@ class Span:
         return {"doc_id": self.doc_id, "start": self.start, "end": self.end}
 
 
-def overlaps(a: Span, b: Span) -> bool:
-    """Same document and at least one shared character (half-open intervals)."""
+def overlaps(a: _HasSpan, b: _HasSpan) -> bool:
+    """Same document and at least one shared character (half-open intervals): spans, chunks, citations."""
     return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 

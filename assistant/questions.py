@@ -414,9 +414,9 @@ _ASKS_FOR_FIRM = re.compile(
     r"|vilk(?:et|a)\s+(?:\w+\s+)?\w*(?:företag|bolag)(?:en)?)\b",
     re.IGNORECASE,
 )
-# a name within a sentence: a capitalised word after its first ("drivs av bolaget Carema"), or an
-# acronym ("KPMG`s granskning"); each sentence's first word is taken out before looking
-_NAMED_WITHIN = re.compile(r"\b[A-ZÅÄÖÉ][\wåäöé&-]+|\b[A-ZÅÄÖ]{2,}\b")
+# a name within a sentence: a capitalised word after its first ("drivs av bolaget Carema"), acronyms
+# ("KPMG`s granskning") included; each sentence's first word is taken out before looking
+_NAMED_WITHIN = re.compile(r"\b[A-ZÅÄÖÉ][\w&-]+")
 _FIRST_WORDS = re.compile(r"(^|[.!?:]\s+|\n\s*)[\w-]+")
 
 
