@@ -22,7 +22,15 @@ from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .headings import heading_free_text
 from .lexical import sync_lexical
-from .parsing import SUPPORTED_SUFFIXES, DocumentError, discover, read_document, shown_name
+from .parsing import (
+    MIN_WORD_SHARE,
+    SUPPORTED_SUFFIXES,
+    DocumentError,
+    discover,
+    read_document,
+    shown_name,
+    word_share,
+)
 from .schema import Chunk, ParsedDocument
 from .sentences import split_with_text
 from .store import (
@@ -200,7 +208,9 @@ def _mark_changing(store: Store, report: IngestReport) -> None:
 def _index_document(
     store: Store, embedder: Embedder, doc: ParsedDocument, chunker: Chunker, report: IngestReport
 ) -> None:
-    chunks = chunker(doc)
+    # passages of encoded data (a base64 attachment pasted into a record) are left out: no
+    # question's words can match them, and their vectors land near any question
+    chunks = [c for c in chunker(doc) if word_share(c.text) >= MIN_WORD_SHARE]
     texts = [embedding_text(c) for c in chunks]
     # the opening passage once more without its heading: retrieval tells what the heading alone adds.
     # Not for a record of one passage: it has no passage of its own to yield to, and without its

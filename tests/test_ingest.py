@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from assistant import parsing
+from assistant.chunking import make_chunker
 from assistant.cli import main
 from assistant.embeddings import get_embedder
 from assistant.engine import Engine
@@ -210,6 +211,32 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(corpus, make_settings):
         assert name in reason
     assert len(report.added) == 5
     assert_consistent(settings)
+
+
+def test_a_base64_attachment_is_reported_or_left_out_and_the_record_is_indexed(corpus, make_settings):
+    import base64
+
+    blob = base64.b64encode(bytes(range(256)) * 24).decode()
+    lines = "\n".join(blob[i : i + 76] for i in range(0, len(blob), 76))
+    (corpus / "bilaga.txt").write_text(lines, encoding="utf-8")
+    text = (corpus / ANSWER_DOC).read_text(encoding="utf-8")
+    (corpus / "med-bilaga.txt").write_text(text + "\n\nBilaga:\n\n" + lines[:3000] + "\n", encoding="utf-8")
+    settings = make_settings(corpus)
+    report = ingest(settings, progress=False)
+    assert [name for name, _ in report.failed] == ["bilaga.txt"]
+    assert "holds no readable text" in report.failed[0][1]
+    store = assert_consistent(settings)
+    chunks = store.get_chunks(sorted(chroma_ids(store)))
+    kept = [c for c in chunks if c.doc_id == "med-bilaga.txt"]
+    record = store.get_document("med-bilaga.txt")
+    assert record is not None and blob[:76] in record.text  # the text itself is kept whole, spans hold
+    cut = make_chunker(settings.chunk_tokens, settings.chunk_overlap)(record)
+    # every passage of the record is kept, with at most the one that straddles "Bilaga:" ...
+    for original in (c for c in chunks if c.doc_id == ANSWER_DOC):
+        assert any(c.text.startswith(original.text.rstrip()) for c in kept), original.text[:60]
+    assert sum(blob[:76] in c.text for c in kept) <= 1
+    # ... and the attachment's own passages are not (the chunker cuts it into 20 or so)
+    assert len(cut) - len(kept) >= 10
 
 
 def test_files_that_are_no_records_are_named_and_the_rest_is_indexed(corpus, make_settings, monkeypatch):

@@ -353,6 +353,41 @@ def test_binary_renamed_txt(tmp_path: Path, data: bytes, reason: str) -> None:
     assert message.startswith("bild.txt: ") and reason in message
 
 
+def _base64_lines(n_bytes: int) -> str:
+    import base64
+
+    packed = base64.b64encode(hashlib.sha256(b"seed").digest() * (n_bytes // 32)).decode()
+    return "\n".join(packed[i : i + 76] for i in range(0, len(packed), 76))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("bilaga.txt", _base64_lines(6000)),
+        ("bilaga.md", hashlib.sha256(b"x").hexdigest() * 200),
+        ("bilaga.html", "<html><body><p>" + _base64_lines(3000) + "</p></body></html>"),
+    ],
+)
+def test_encoded_data_saved_as_text_is_named_not_indexed(tmp_path: Path, name: str, data: str) -> None:
+    """A base64 attachment saved as .txt decoded as clean text and was embedded: its vectors
+    landed near questions that no word of it could answer."""
+    message = str(error_for(tmp_path, name, data))
+    assert message.startswith(f"{name}: holds no readable text: only 0% of its characters")
+    assert "encoded data" in message and "Export the record's text again" in message
+
+
+def test_every_record_of_both_corpora_reads_as_text() -> None:
+    """The readable-text check has room: the least wordy real record is far above it."""
+    from assistant.parsing import MIN_WORD_SHARE, word_share
+
+    shares = [
+        word_share(read_document(path, folder).text)
+        for folder in (DOCUMENTS, RIKSDAGEN)
+        for path in discover(folder)
+    ]
+    assert len(shares) > 290 and min(shares) > 2 * MIN_WORD_SHARE
+
+
 def test_front_matter_that_gives_a_key_twice_or_is_never_closed_is_named(tmp_path: Path) -> None:
     """Ingest fuzzing: the last of two "parti:" lines won without a word, and an unclosed block
     was indexed as the record's text, its title made of the YAML lines."""
