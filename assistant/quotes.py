@@ -607,10 +607,22 @@ def documents_naming(
     names = [n for n in names if any(n in text for text in texts.values()) or known_word(n, vocabulary)]
     if dated:  # in the record's date or its text: an undated record may still say the year
         names += sorted(years_in(question))
-    named = {matter: sum(n in text for n in names) for matter, text in texts.items()}
+    named = {matter: sum(_names_in(n, text) for n in names) for matter, text in texts.items()}
     most = max(named.values(), default=0)
     matters = {matter for matter, count in named.items() if not names or count >= (most if best else 1)}
     return {c.hit.chunk.doc_id for c in candidates if _matter(c.hit) in matters}
+
+
+def _names_in(name: str, text: str) -> bool:
+    """Whether ``text`` names ``name``, also as the name a Swedish genitive is made of.
+
+    "Stockholms stadsdelsnämnder" names the letter that says "Stockholm har en
+    socialtjänst i nöd"; as a whole word only, so "Lars" does not become "lar".
+    """
+    if name in text:
+        return True
+    base = name[:-1] if name.endswith("s") and len(name) > 4 else ""
+    return bool(base) and re.search(rf"\b{re.escape(base)}\b", text) is not None
 
 
 def _matter(hit: Hit) -> str:
