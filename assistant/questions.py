@@ -497,11 +497,13 @@ def wants_answer(question: str) -> bool:
     return bool(_ASKS_FOR_REPLY.search(question))
 
 
+# a question word may follow its preposition: "Inom vilka delar …", "In which areas …"
+_PREPOSITION = r"(?:(?:inom|om|på|för|i|av|från|till|med|in|on|about|for|from|of|within)\s+)?"
 _ASKS_FOR_QUESTIONS = re.compile(
     r"^\W*(?:what|which)\s+(?:\w+\s+){0,2}questions?\b"  # not "what share … as a work-environment question"
-    r"|^\W*(?:what|which)\b.*\b(?:ask(?:s|ed)?|wants? to know|wanted to know"
+    rf"|^\W*{_PREPOSITION}(?:what|which)\b.*\b(?:ask(?:s|ed)?|wants? to know|wanted to know"
     r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
-    r"|^\W*(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"
+    rf"|^\W*{_PREPOSITION}(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"
     # what the interpellant wanted the minister to do: an interpellation puts it as its questions
     r"|^\W*(?:what|which)\b.*\bwant(?:s|ed)?\s+the\s+(?:[\w-]+\s+){0,3}?(?:minister|government)\s+to\b"
     r"|^\W*(?:vad|vilka|vilken)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b",

@@ -913,6 +913,13 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     for question in ("analysen visat", "verksamhetsområdena", "konkreta åtgärder", "årets första"):
         assert any(question in q for q in quotes), question
     assert all(q.lstrip().startswith("-") for q in quotes)
+    # the question word after its preposition (unseen n04): the record's question is the answer
+    areas = "Inom vilka delar av socialtjänsten vill Vänsterpartiet i Kumla veta om omsättningen skiljer sig?"
+    assert asks_for_questions(areas)
+    assert asks_for_questions("In which areas did the Left Party want to know how turnover differs?")
+    assert not asks_for_questions("Inom vilka delar av socialtjänsten slutade flest?")
+    quotes = [c.quote for c in bundled_engine.answer(areas).citations]
+    assert any("försörjningsstöd, familjeärenden, missbruk" in q for q in quotes)
 
 
 def test_language_detection() -> None:
