@@ -68,6 +68,8 @@ def test_english_questions_reach_the_records_general_vocabulary() -> None:
     terms = set(expand("What ideas did she propose for jobseekers on the labour market, and what evidence?"))
     assert {"idé", "föreslog", "arbetssökande", "arbetsmarknaden", "forskning"} <= terms
     assert "sjukpenning" in expand("Why did sickness benefit costs rise?")
+    # "från fackligt håll" (unseen n07): trade unions speak through an adjective as often as a noun
+    assert {"fackligt", "fackförbund"} <= set(expand("What had she heard from the trade unions?"))
 
 
 def test_term_list_lines_are_validated() -> None:
