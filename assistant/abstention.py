@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from .crosslingual import lemma
-from .metadata import names_municipality, party_code
+from .metadata import PARTY_NAMES, names_municipality, party_code
 from .questions import (
     NUMBER,
     asks_for_date,
@@ -23,6 +23,7 @@ from .questions import (
     asks_for_questions,
     asks_for_result,
     has_several_parts,
+    months_in,
     names_something,
     speaker_asked,
     speaks_of_future,
@@ -69,6 +70,28 @@ _ENGLISH_BODY = re.compile(
 )
 
 
+# English names of the Swedish parties: the records sign with "(S)" or say "Socialdemokraterna",
+# so "Social Democrat Maria Stenberg" is checked against the party, not for the word "Democrat"
+_ENGLISH_PARTIES = [
+    (re.compile(rf"\b(?:{pattern})\b"), code)
+    for pattern, code in (
+        (r"Social\s+Democrat(?:s|ic\s+Party)?", "S"),
+        (r"Christian\s+Democrat(?:s|ic\s+Party)?", "KD"),
+        (r"Sweden\s+Democrats?", "SD"),
+        (r"Left\s+Party", "V"),
+        (r"Green\s+Party|Greens", "MP"),
+        (r"Cent(?:re|er)\s+Party", "C"),
+        (r"Liberal(?:s|\s+Party)?|People's\s+Party", "L"),
+        (r"Moderate(?:s|\s+Party)?|Conservatives?", "M"),
+    )
+]
+
+
+def english_parties(question: str) -> list[tuple[str, str]]:
+    """The English party names of ``question`` with their codes ("Left Party" -> "V")."""
+    return [(m.group(0), code) for pattern, code in _ENGLISH_PARTIES for m in pattern.finditer(question)]
+
+
 def missing_terms(
     question: str,
     hits: Sequence[Hit],
@@ -85,10 +108,16 @@ def missing_terms(
     text = " ".join(searchable_text(h) for h in hits).casefold()
     numbers = {m.group(0).replace(" ", "") for m in NUMBER.finditer(text)}
     parties = {p for h in hits for p in h.chunk.metadata.parties}
+    dated_months = {int(d[5:7]) for h in hits if (d := h.chunk.metadata.date)[5:7].isdigit()}
     missing = []
     # the English name of a Swedish body ("the Swedish Medical Association"): the records use the Swedish
     # one ("Sveriges läkarförbund"), so its words are not looked for literally
     bodies = {word for m in _ENGLISH_BODY.finditer(question) for word in m.group(0).split()}
+    for name, code in english_parties(question):
+        bodies.update(name.split())
+        swedish = [n for n, c in PARTY_NAMES.items() if c == code]
+        if code not in parties and f"({code.casefold()})" not in text and not any(n in text for n in swedish):
+            missing.append(name)
     for term in key_terms(question):
         if term in bodies:
             continue
@@ -106,6 +135,8 @@ def missing_terms(
             continue  # "the Liberals" wrote a letter signed "(M, L)"
         if vocabulary and any(known_word(alt, vocabulary) for alt in alternatives):
             continue
+        if (month := months_in(term)) and month & (months_in(text) | dated_months):
+            continue  # "in her February 2023 question": a record dated 2023-02 or saying "februari"
         missing.append(term)
     return missing
 

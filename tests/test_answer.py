@@ -286,6 +286,36 @@ def test_key_terms_and_missing_terms() -> None:
     asked = "How many doctors were in the Swedish Medical Association's register?"
     assert missing_terms(asked, [register]) == []
     assert missing_terms("How many doctors were in Malmö's register?", [register]) == ["Malmö"]
+    # a party by its English name is looked for as the party, not as the word "Democrat" (unseen
+    # Riksdag r03, r06, r08, r11, r12, r14: six false abstentions in 18 questions)
+    signed_s = DocumentMetadata(parties=["S"])
+    stenberg = Hit(Chunk("q#0-5", "q.txt", 0, 5, "Interpellation av Maria Stenberg (S).", signed_s), 1.0)
+    assert missing_terms("What did Social Democrat Maria Stenberg ask?", [stenberg], load_terms()) == []
+    assert missing_terms("What did Left Party MP Maria Stenberg ask?", [stenberg]) == ["Left Party"]
+    assert missing_terms("What did the Sweden Democrats ask?", [stenberg]) == ["Sweden Democrats"]
+    # and a country by its English name (r14: "Denmark", "GDP")
+    danish = Hit(Chunk("d#0-5", "d.txt", 0, 5, "Danmark satsar 1 procent av BNP.", DocumentMetadata()), 1.0)
+    assert missing_terms("How much of GDP does Denmark spend?", [danish], load_terms()) == []
+    # a month by its English name is the month of the record's date or one the passages name
+    february = Hit(Chunk("f#0-5", "f.txt", 0, 5, "Text.", DocumentMetadata(date="2023-02-16")), 1.0)
+    assert missing_terms("What did she ask in February 2023?", [february]) == []
+    assert missing_terms("What did she ask in March 2023?", [february]) == ["March"]
+
+
+def test_an_english_party_name_does_not_silence_a_riksdag_answer(riksdagen_engine) -> None:
+    engine = riksdagen_engine("ip_2012-13_0419.txt", "ip_2022-23_0211.txt", "ip_2012-13_0312.txt")
+    stenberg = engine.answer(
+        "To which minister did Social Democrat Maria Stenberg put her May 2013 question about sparsely "
+        "populated municipalities struggling to recruit welfare staff?"
+    )
+    assert not stenberg.abstained
+    assert any("Hillevi Engström" in c.quote for c in stenberg.citations)
+    kose = engine.answer(
+        "According to Social Democrat Serkan Köse's February 2023 question on job training for the "
+        "unemployed, how much more would Sweden have to spend each year to match Denmark relative to GDP?"
+    )
+    assert not kose.abstained
+    assert any("14 miljarder" in c.quote for c in kose.citations)
 
 
 def test_english_function_words_are_not_search_terms(bundled_engine) -> None:
