@@ -375,7 +375,8 @@ def asks_what_was_done(question: str) -> bool:
 _ASKS_FOR_DATE = re.compile(
     r"^\W*(?:(?:since|from|until) )?when\b(?![^?]*,\s*(?:what|where|who|whom|how|which|why)\b)"
     r"|^\W*(?:(?:sedan|från|till) )?när\b(?![^?]*,\s*(?:vad|var|vem|hur|vilk\w*|varför)\b)"
-    rf"|{_PART_START}(?:when|när)\b"
+    # "…, and when?", "… och när …": after a bare comma, "när hon i mars 2013 frågade" only dates the record
+    r"|\b(?:and|och)\s+(?:when|när)\b|,\s*(?:when|när)\s*\?"
     r"|\b(?:what|which) (?:date|year|month|day)\b|\bvilket (?:datum|år)\b|\bvilken (?:månad|dag)\b",
     re.IGNORECASE,
 )
@@ -505,8 +506,11 @@ _ASKS_FOR_QUESTIONS = re.compile(
     r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
     rf"|^\W*{_PREPOSITION}(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"
     # what the interpellant wanted the minister to do: an interpellation puts it as its questions
-    r"|^\W*(?:what|which)\b.*\bwant(?:s|ed)?\s+the\s+(?:[\w-]+\s+){0,3}?(?:minister|government)\s+to\b"
-    r"|^\W*(?:vad|vilka|vilken)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b",
+    r"|^\W*(?:what|which|how\s+\w+)\b.*\bwant(?:s|ed)?\s+the\s+(?:[\w-]+\s+){0,3}?(?:minister|government)\s+to\b"
+    r"|^\W*(?:vad|vilka|vilken|hur\s+\w+)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b"
+    # … or anyone but the minister to do: "Hur ofta ville Amineh Kakabaveh att arbetsgivarna skulle …"
+    r"|^\W*(?:vad|vilka|vilken|hur\s+\w+)\b(?!.*\bville\s+(?:statsrådet|\w*ministern|regeringen)\b)"
+    r".*\bville\b.*\batt\b.*\b(?:skulle|ska)\b",
     re.IGNORECASE,
 )
 

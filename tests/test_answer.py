@@ -920,6 +920,9 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     assert asks_for_questions("What did she want the minister to consider?")
     assert asks_for_questions("What did he want the labour market minister to do about inspectors?")
     assert not asks_for_questions("What did the minister want the board to do?")
+    # what the interpellant wanted anyone to do, the interpellation asks (unseen-riksdagen r09)
+    assert asks_for_questions("Hur ofta ville Amineh Kakabaveh att arbetsgivarna skulle kartlägga lönerna?")
+    assert not asks_for_questions("Vad ville ministern att nämnden skulle göra?")
     # "question" as a plain noun does not ask for the records' questions
     assert not asks_for_questions(
         "What share of letter carriers had knee trouble, a work-environment question?"
@@ -1105,6 +1108,9 @@ def test_asked_when_statements_without_a_date_do_not_answer(bundled_engine) -> N
     # "when" opening a clause before the real question, or inside it, asks for no date
     assert not asks_for_date("When Eva Olofsson raised elderly care in 2007, where was it best?")
     assert not asks_for_date("Vad svarade Eva Olofsson när Maria Larsson sa att de borde få guldstjärna?")
+    # after a bare comma, "när" dates the record the question names (unseen-riksdagen r09)
+    assert not asks_for_date("Hur ofta ville hon att de skulle kartlägga, när hon i mars 2013 frågade?")
+    assert asks_for_date("Hur många slutade, och när?") and asks_for_date("Vem skrev den, när?")
     assert states_date("Från november 2023 har nämnden fått information.") and states_date("hösten 2024")
     assert not states_date("I årsredovisningen nämns att ett analysarbete ska ske.")
     # Kumla's annual report announces an analysis; no record says when it comes
