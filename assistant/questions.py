@@ -150,7 +150,9 @@ def states_quantity(text: str, question: str = "") -> bool:
 
 
 _SO_FAR = re.compile(
-    r"\b(?:so far|to date|until now|this year|hittills|hitintills|än så länge|i år)\b", re.IGNORECASE
+    r"\b(?:so far|to date|until now|this year|hittills|hitintills|än så länge|i år"
+    r"|first (?:few |\w+ )?months|första (?:\w+ )?månaderna|i början av|early in)\b",
+    re.IGNORECASE,
 )
 
 
@@ -502,6 +504,8 @@ def wants_answer(question: str) -> bool:
 _PREPOSITION = r"(?:(?:inom|om|på|för|i|av|från|till|med|in|on|about|for|from|of|within)\s+)?"
 _ASKS_FOR_QUESTIONS = re.compile(
     r"^\W*(?:what|which)\s+(?:\w+\s+){0,2}questions?\b"  # not "what share … as a work-environment question"
+    # asked whether a record asked something: "Did the Moderates ask what consultants had cost?"
+    r"|^\W*(?:did|does|do)\b[^?]*\b(?:ask|asks|want to know)\b|^\W*(?:frågade|frågar|undrade|undrar)\b"
     rf"|^\W*{_PREPOSITION}(?:what|which)\b.*\b(?:ask(?:s|ed)?|wants? to know|wanted to know"
     r"|wants?\b.*\bto tell|wanted\b.*\bto tell)\b"
     rf"|^\W*{_PREPOSITION}(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"

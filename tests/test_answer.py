@@ -571,6 +571,9 @@ def test_a_figure_must_come_from_a_record_naming_whom_or_where_the_question_name
     }
     so_far = bundled_engine.answer("Hur många socialsekreterare har slutat i Kumla hittills under 2026?")
     assert so_far.abstained
+    # "the first months" of the record's own year is "so far" too (unseen-2 m23)
+    early = bundled_engine.answer("Hur många har slutat i Kumla under de första månaderna 2026?")
+    assert early.abstained
     last_year = bundled_engine.answer("Hur många socialsekreterare slutade i Kumla under 2025?")
     assert not last_year.abstained
     assert any("14 socialsekreterare" in c.quote for c in last_year.citations)
@@ -923,6 +926,10 @@ def test_asking_what_the_records_asked_quotes_their_questions(bundled_engine) ->
     # what the interpellant wanted anyone to do, the interpellation asks (unseen-riksdagen r09)
     assert asks_for_questions("Hur ofta ville Amineh Kakabaveh att arbetsgivarna skulle kartlägga lönerna?")
     assert not asks_for_questions("Vad ville ministern att nämnden skulle göra?")
+    # asked whether a record asked something, its questions answer (unseen-2 m09)
+    assert asks_for_questions("Did the Moderates in Stockholm ask what hired consultants had cost?")
+    assert asks_for_questions("Frågade Moderaterna vad konsulterna kostade?")
+    assert not asks_for_questions("Did she answer the question?")
     # "question" as a plain noun does not ask for the records' questions
     assert not asks_for_questions(
         "What share of letter carriers had knee trouble, a work-environment question?"
