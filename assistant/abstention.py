@@ -28,6 +28,7 @@ from .questions import (
     speaker_asked,
     speaks_of_future,
     states_date,
+    studies_asked,
     wants_answer,
     year_of,
     years_in,
@@ -214,8 +215,14 @@ def evidence_gap(
     if asks_for_firm(question) and not any(names_something(c.text) for c in near):
         return "no_firm"  # "Which consulting firm supplied …": the passages say consultants were hired
     closest = max(said, key=lambda c: (c.coverage, c.relevance), default=None)
-    if asks_for_result(question) and closest and speaks_of_future(closest.text):
-        return "not_yet"  # the statement closest to the question tells of a plan, not a finding
+    if asks_for_result(question):
+        if closest and speaks_of_future(closest.text):
+            return "not_yet"  # the statement closest to the question tells of a plan, not a finding
+        # or every statement naming the study asked about does: "ett analysarbete ska ske" (unseen-2 m19)
+        studies = studies_asked(question)
+        naming = [c for c in said if any(stem in c.text.casefold() for stem in studies)]
+        if naming and all(speaks_of_future(c.text) for c in naming):
+            return "not_yet"
     if wants_answer(question) and not any(_replies(c, question) for c in focus):
         return "no_reply"
     return None

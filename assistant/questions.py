@@ -451,6 +451,25 @@ def asks_for_result(question: str) -> bool:
     return bool(_ASKS_FOR_RESULT.search(question))
 
 
+# what a finding comes from, by its Swedish stem and the words a question may use for it
+_STUDIES = {
+    "analys": ("analys", "analysis", "analyses"),
+    "granskning": ("granskning", "review", "audit", "inspection"),
+    "rapport": ("rapport", "report"),
+    "utredning": ("utredning", "inquiry", "investigation"),
+    "undersökning": ("undersökning", "study", "studie"),
+    "enkät": ("enkät", "survey", "questionnaire"),
+    "kartläggning": ("kartläggning", "mapping"),
+    "utvärdering": ("utvärdering", "evaluation"),
+}
+
+
+def studies_asked(question: str) -> set[str]:
+    """The Swedish stems of the studies a question asks the findings of ("analysis" -> "analys")."""
+    words = re.findall(r"\w+", question.casefold())
+    return {stem for stem, names in _STUDIES.items() if any(w.startswith(names) for w in words)}
+
+
 def speaks_of_future(text: str) -> bool:
     """Whether ``text`` tells of something to be done ("ett analysarbete ska ske", "har i uppdrag att")."""
     return bool(_NOT_YET.search(text))

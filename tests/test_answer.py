@@ -42,6 +42,7 @@ from assistant.questions import (
     speaks_of_future,
     states_date,
     states_quantity,
+    studies_asked,
     wants_answer,
     without_how_many,
 )
@@ -770,9 +771,13 @@ def test_a_plan_to_analyse_is_no_finding(bundled_engine) -> None:
     assert speaks_of_future("I årsredovisningen nämns att ett analysarbete ska ske.")
     assert speaks_of_future("Socialstyrelsen har regeringens uppdrag att se över konsekvenserna.")
     assert not speaks_of_future("Analysen visade att arbetsbelastningen var för hög.")
+    assert studies_asked("What did the review and the survey find?") == {"granskning", "enkät"}
+    assert studies_asked("Vad visade analysen?") == {"analys"}
     for question in (
         "Vad visade analysen av orsakerna till personalomsättningen i Kumla?",
         "What did the analysis of the causes of Kumla's high staff turnover find?",
+        # the statement closest to it is a figure; every one naming the analysis tells of a plan
+        "What did Kumla's analysis of why so many social workers left actually find?",
     ):
         answer = bundled_engine.answer(question)
         assert answer.abstained, question
