@@ -530,10 +530,7 @@ _ASKS_FOR_QUESTIONS = re.compile(
     rf"|^\W*{_PREPOSITION}(?:vad|vilka|vilken)\b.*\b(?:frågor(?:na)?|fråga(?:r|de|t)?|undra(?:r|de)|vill(?:e)?\b.*\bveta)\b"
     # what the interpellant wanted the minister to do: an interpellation puts it as its questions
     r"|^\W*(?:what|which|how\s+\w+)\b.*\bwant(?:s|ed)?\s+the\s+(?:[\w-]+\s+){0,3}?(?:minister|government)\s+to\b"
-    r"|^\W*(?:vad|vilka|vilken|hur\s+\w+)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b"
-    # … or anyone but the minister to do: "Hur ofta ville Amineh Kakabaveh att arbetsgivarna skulle …"
-    r"|^\W*(?:vad|vilka|vilken|hur\s+\w+)\b(?!.*\bville\s+(?:statsrådet|\w*ministern|regeringen)\b)"
-    r".*\bville\b.*\batt\b.*\b(?:skulle|ska)\b",
+    r"|^\W*(?:vad|vilka|vilken|hur\s+\w+)\b.*\bville\b.*\b(?:statsrådet|ministern|regeringen)\s+(?:skulle|ska)\b",
     re.IGNORECASE,
 )
 
@@ -552,7 +549,24 @@ def asks_for_questions(question: str) -> bool:
     text = question.strip()
     if asks_for_people(re.split(r"[,;]", text)[0]):
         return False  # "Which minister did Lennart Levi ask …?" asks who, and the heading answers
-    return bool(_ASKS_FOR_QUESTIONS.search(text)) and not _WANTS_ANSWERS.search(text)
+    asks = _ASKS_FOR_QUESTIONS.search(text) is not None or _wants_someone_to(text)
+    return asks and not _WANTS_ANSWERS.search(text)
+
+
+_QUESTION_WORD = re.compile(r"\W*(?:vad|vilka|vilken|hur\s+\w+)\b", re.IGNORECASE)
+_WANTED = re.compile(r"\bville\s+(\w+)", re.IGNORECASE)
+_MINISTER = re.compile(r"statsrådet|\w*ministern|regeringen", re.IGNORECASE)
+_THAT_THEY_SHOULD = re.compile(r"\batt\b[^?]*?\b(?:skulle|ska)\b", re.IGNORECASE)
+
+
+def _wants_someone_to(question: str) -> bool:
+    """ "Hur ofta ville Amineh Kakabaveh att arbetsgivarna skulle …": what the interpellant wanted
+    anyone to do, the interpellation asks; not what the minister wanted ("Vad ville ministern att …").
+    One scan each, not a pattern of three open gaps, which took 0.2 s on 2,000 characters."""
+    wanted = _WANTED.search(question) if _QUESTION_WORD.match(question) else None
+    if wanted is None or _MINISTER.fullmatch(wanted.group(1)):
+        return False
+    return _THAT_THEY_SHOULD.search(question, wanted.end()) is not None
 
 
 # a follow-up opens as a continuation ("och i Stockholm?", "what about 2023?") or points back at
