@@ -22,6 +22,7 @@ from .questions import (
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
+    genitive_base,
     has_several_parts,
     months_in,
     names_something,
@@ -128,8 +129,8 @@ def missing_terms(
                 missing.append(term)
             continue
         alternatives = [folded, *(translations or {}).get(lemma(folded), [])]
-        if term[:1].isupper() and folded.endswith("s") and len(folded) > 4:
-            alternatives.append(folded[:-1])  # a Swedish genitive: "Karin Pilsäters interpellation"
+        if term[:1].isupper() and (base := genitive_base(folded)):
+            alternatives.append(base)  # a Swedish genitive: "Karin Pilsäters interpellation"
         if any(alt.casefold() in text for alt in alternatives):
             continue
         if any(party_code(alt) in parties for alt in alternatives if party_code(alt)):

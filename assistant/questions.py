@@ -111,6 +111,12 @@ _NAMED_MONTH = re.compile(
 )
 
 
+def genitive_base(word: str) -> str:
+    """The name a Swedish genitive is made of ("Pilsäters" -> "Pilsäter", "Stockholms" -> "Stockholm"),
+    or "" for a word too short or without the s to be one."""
+    return word[:-1] if word.endswith("s") and len(word) > 4 else ""
+
+
 def months_in(text: str) -> set[int]:
     """The calendar months ``text`` names (1-12), Swedish or English: "i augusti" and "in August" agree."""
     return {_MONTH[m.lower()] for m in _NAMED_MONTH.findall(text)}

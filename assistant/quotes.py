@@ -28,6 +28,7 @@ from .questions import (
     asks_who,
     asks_why,
     figure_fits,
+    genitive_base,
     gives_reason,
     has_several_parts,
     months_in,
@@ -621,7 +622,7 @@ def _names_in(name: str, text: str) -> bool:
     """
     if name in text:
         return True
-    base = name[:-1] if name.endswith("s") and len(name) > 4 else ""
+    base = genitive_base(name)
     return bool(base) and re.search(rf"\b{re.escape(base)}\b", text) is not None
 
 

@@ -19,7 +19,7 @@ from .config import FUSIONS, RETRIEVAL_MODES
 from .headings import is_opening
 from .headings import word_set as _word_set
 from .lexical import LexicalIndex
-from .questions import month_years_in, years_in
+from .questions import genitive_base, month_years_in, years_in
 from .schema import Chunk, Filters, Hit
 from .sentences import is_sign_off
 from .store import Store
@@ -86,7 +86,7 @@ def people_named(question: str) -> set[str]:
     words that are no one's name match no record's people, so they do no harm.
     """
     words = {m.group(0).casefold() for m in _NAME.finditer(question)}
-    return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 4}
+    return words | {base for w in words if (base := genitive_base(w))}
 
 
 def boost_people(
