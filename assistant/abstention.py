@@ -22,6 +22,7 @@ from .questions import (
     asks_for_quantity,
     asks_for_questions,
     asks_for_result,
+    english_parties,
     genitive_base,
     has_several_parts,
     months_in,
@@ -70,28 +71,6 @@ _ENGLISH_BODY = re.compile(
     r"|Union|Ministry|Court|Commission|Inspectorate|Service|Administration|Society|Organi[sz]ation"
     r"|Confederation|Committee|Bureau|Foundation)s?\b"
 )
-
-
-# English names of the Swedish parties: the records sign with "(S)" or say "Socialdemokraterna",
-# so "Social Democrat Maria Stenberg" is checked against the party, not for the word "Democrat"
-_ENGLISH_PARTIES = [
-    (re.compile(rf"\b(?:{pattern})\b"), code)
-    for pattern, code in (
-        (r"Social\s+Democrat(?:s|ic\s+Party)?", "S"),
-        (r"Christian\s+Democrat(?:s|ic\s+Party)?", "KD"),
-        (r"Sweden\s+Democrats?", "SD"),
-        (r"Left\s+Party", "V"),
-        (r"Green\s+Party|Greens", "MP"),
-        (r"Cent(?:re|er)\s+Party", "C"),
-        (r"Liberal(?:s|\s+Party)?|People's\s+Party", "L"),
-        (r"Moderate(?:s|\s+Party)?|Conservatives?", "M"),
-    )
-]
-
-
-def english_parties(question: str) -> list[tuple[str, str]]:
-    """The English party names of ``question`` with their codes ("Left Party" -> "V")."""
-    return [(m.group(0), code) for pattern, code in _ENGLISH_PARTIES for m in pattern.finditer(question)]
 
 
 def missing_terms(

@@ -117,6 +117,57 @@ def genitive_base(word: str) -> str:
     return word[:-1] if word.endswith("s") and len(word) > 4 else ""
 
 
+# English names of the Swedish parties: the records sign with "(S)" or say "Socialdemokraterna",
+# so "Social Democrat Maria Stenberg" is checked against the party, not for the word "Democrat"
+_ENGLISH_PARTIES = [
+    (re.compile(rf"\b(?:{pattern})\b"), code)
+    for pattern, code in (
+        (r"Social\s+Democrat(?:s|ic\s+Party)?", "S"),
+        (r"Christian\s+Democrat(?:s|ic\s+Party)?", "KD"),
+        (r"Sweden\s+Democrats?", "SD"),
+        (r"Left\s+Party", "V"),
+        (r"Green\s+Party|Greens", "MP"),
+        (r"Cent(?:re|er)\s+Party", "C"),
+        (r"Liberal(?:s|\s+Party)?|People's\s+Party", "L"),
+        (r"Moderate(?:s|\s+Party)?|Conservatives?", "M"),
+    )
+]
+# Swedish ones as a question words them ("Vänsterpartiets interpellation", "vänsterpartister",
+# "moderaternas skrivelse"); not the adjectives "moderat" and "liberal"
+_SWEDISH_PARTIES = [
+    (re.compile(rf"\b(?:{pattern})", re.IGNORECASE), code)
+    for pattern, code in (
+        (r"vänsterparti", "V"),
+        (r"socialdemokrat", "S"),
+        (r"kristdemokrat", "KD"),
+        (r"sverigedemokrat", "SD"),
+        (r"miljöparti", "MP"),
+        (r"centerparti", "C"),
+        (r"folkparti|liberalerna|liberalernas\b", "L"),
+        (r"moderaterna|moderaternas\b|moderater\b|moderaters\b", "M"),
+    )
+]
+_PARTY_TAG = re.compile(r"\((S|M|V|C|L|KD|MP|SD|FP)\)")
+
+
+def english_parties(question: str) -> list[tuple[str, str]]:
+    """The English party names of ``question`` with their codes ("Left Party" -> "V")."""
+    return [(m.group(0), code) for pattern, code in _ENGLISH_PARTIES for m in pattern.finditer(question)]
+
+
+def parties_named(question: str) -> set[str]:
+    """The parties a question names, as the records' codes: "the Moderate/Liberal letter" -> {"M", "L"}.
+
+    A party names a record as an author does ("Vänsterpartiets interpellation
+    om …"), and its signature "(V)" is in the record's metadata, not in most of
+    its passages.
+    """
+    codes = {code for _, code in english_parties(question)}
+    codes |= {code for pattern, code in _SWEDISH_PARTIES if pattern.search(question)}
+    codes |= {"L" if tag == "FP" else tag for tag in _PARTY_TAG.findall(question)}
+    return codes
+
+
 def months_in(text: str) -> set[int]:
     """The calendar months ``text`` names (1-12), Swedish or English: "i augusti" and "in August" agree."""
     return {_MONTH[m.lower()] for m in _NAMED_MONTH.findall(text)}

@@ -27,12 +27,14 @@ from .questions import (
     asks_what_was_done,
     asks_who,
     asks_why,
+    english_parties,
     figure_fits,
     genitive_base,
     gives_reason,
     has_several_parts,
     months_in,
     names_one_record,
+    parties_named,
     states_quantity,
     years_in,
 )
@@ -471,11 +473,15 @@ def novel_only(
         found = set(analyze(sentence.text, vocabulary))
         return {i for i, (alternatives, _) in enumerate(groups) if alternatives & found}
 
+    def titled(sentence: Sentence) -> set[int]:
+        found = set(analyze(sentence.hit.chunk.metadata.title, vocabulary))
+        return {i for i, (alternatives, _) in enumerate(groups) if alternatives & found}
+
     ranked = sorted(chosen, key=lambda s: -s.relevance)
     best = ranked[0].relevance
     kept, covered = [ranked[0]], terms(ranked[0])
     for sentence in ranked[1:]:
-        new = terms(sentence) - covered
+        new = terms(sentence) - covered - titled(sentence)
         figure = wants_figure and gives_figure(sentence, question)
         # near the best, a quote still needs one of the question's terms: its passage's cosine is not its own
         near = sentence.relevance >= best - NOVELTY_FREE and (sentence.coverage > 0 or termless)
@@ -601,16 +607,34 @@ def documents_naming(
     names counts as a name too ("in autumn 2012").
     """
     texts = {_matter(c.hit): "" for c in candidates}
+    parties: dict[str, set[str]] = {matter: set() for matter in texts}
     for c in candidates:
         texts[_matter(c.hit)] += " " + searchable_text(c.hit).casefold()
-    names = [term.casefold() for term in key_terms(question) if not term.isdigit()]
+        parties[_matter(c.hit)].update(c.hit.chunk.metadata.parties)
+    # a party is named by its signature "(M)" in the metadata or by its Swedish name in the text, and
+    # counts once; not by the English "Moderate" in the text (which "moderaterna" happens to hold)
+    asked_parties = parties_named(question)
+    english = {word for name, _ in english_parties(question) for word in name.split()}
+    names = [
+        term.casefold()
+        for term in key_terms(question)
+        if not term.isdigit() and term not in english and not parties_named(term)
+    ]
     # only names the records know: "the Social Services Department" is no name in Swedish records
     names = [n for n in names if any(n in text for text in texts.values()) or known_word(n, vocabulary)]
     if dated:  # in the record's date or its text: an undated record may still say the year
         names += sorted(years_in(question))
-    named = {matter: sum(_names_in(n, text) for n in names) for matter, text in texts.items()}
+    named = {
+        matter: sum(_names_in(n, text) for n in names)
+        + (len(asked_parties & (parties[matter] | parties_named(text))) if asked_parties else 0)
+        for matter, text in texts.items()
+    }
     most = max(named.values(), default=0)
-    matters = {matter for matter, count in named.items() if not names or count >= (most if best else 1)}
+    matters = {
+        matter
+        for matter, count in named.items()
+        if not (names or asked_parties) or count >= (most if best else 1)
+    }
     return {c.hit.chunk.doc_id for c in candidates if _matter(c.hit) in matters}
 
 

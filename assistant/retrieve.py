@@ -19,7 +19,7 @@ from .config import FUSIONS, RETRIEVAL_MODES
 from .headings import is_opening
 from .headings import word_set as _word_set
 from .lexical import LexicalIndex
-from .questions import genitive_base, month_years_in, years_in
+from .questions import genitive_base, month_years_in, parties_named, years_in
 from .schema import Chunk, Filters, Hit
 from .sentences import is_sign_off
 from .store import Store
@@ -92,23 +92,24 @@ def people_named(question: str) -> set[str]:
 def boost_people(
     fused: list[tuple[str, float]], chunks: dict[str, Chunk], question: str, boost: float
 ) -> list[tuple[str, float]]:
-    """Lift every passage of the records whose authors and addressee the question names most.
+    """Lift every passage of the records whose authors, addressee and parties the question names most.
 
     "Gudrun Schyman's February 2005 interpellation to minister Hans Karlsson"
     is one record; the passages of her other interpellation that month, to
     another minister, share its subject and ranked above it. Only a record's
     opening names its people in the text, so without this its other passages
-    carry no sign of whose record they are.
+    carry no sign of whose record they are. A party counts like a name: "the
+    Moderate/Liberal letter" is the one signed "(M)" and "(L)".
     """
-    asked = people_named(question)
-    if not asked:
+    asked, parties = people_named(question), parties_named(question)
+    if not asked and not parties:
         return fused
     named: dict[str, int] = {}
     for cid, _ in fused:
         chunk = chunks.get(cid)
         if chunk is not None and chunk.doc_id not in named:
             words = {w.casefold() for person in chunk.metadata.people for w in person.split()}
-            named[chunk.doc_id] = len(asked & words)
+            named[chunk.doc_id] = len(asked & words) + len(parties & set(chunk.metadata.parties))
     most = max(named.values(), default=0)
     if most == 0:
         return fused

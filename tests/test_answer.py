@@ -187,6 +187,13 @@ def test_a_quote_well_below_the_best_must_add_what_the_better_ones_lack() -> Non
     questions = "Vilka frågor ställde Vänsterpartiet?"
     assert novel_only([best, again], questions, groups, frozenset()) == [best, again]
     assert novel_only([best, again], "Vem skrev interpellationen?", groups, frozenset()) == [best, again]
+    # a term of its record's title chose the record and is new to no quote of it (unseen-riksdagen-2
+    # s06: "working conditions" drew "arbetsvillkor" quotes beside the figures)
+    titled = DocumentMetadata(title="Specialistsocionomer i socialtjänsten")
+    restated = _sentence(
+        "Tre specialistsocionomer ger stöd.", doc="d.txt", meta=titled, relevance=0.95 - NOVELTY_FREE * 1.5
+    )
+    assert novel_only([best, restated], measures, groups, frozenset()) == [best]
 
 
 def test_asked_what_was_done_the_records_that_asked_for_it_rank_lower(bundled_engine) -> None:
@@ -615,6 +622,16 @@ def test_quotes_come_from_the_records_naming_what_the_question_names(bundled_eng
     both = bundled_engine.answer("Hur många slutade i Kumla 2025 jämfört med i svaret om avhoppen 2024?")
     assert any("14 socialsekreterare" in c.quote for c in both.citations)
     assert any("21" in c.quote and c.doc_id.startswith("svar-pa-interpellation") for c in both.citations)
+
+
+def test_a_party_the_question_names_chooses_the_record_it_signed(bundled_engine) -> None:
+    """unseen-3 t13: the 2024 letter's passages say "skrivelsen från moderaterna" (and hold
+    "moderate" as a string), but the letter the Moderates and Liberals signed is another."""
+    answered = bundled_engine.answer(
+        "What did the Moderates and Liberals ask Stockholm's district administrations to consider in "
+        "their letter about the strained social services?"
+    )
+    assert {c.doc_id for c in answered.citations} == {"stockholm-skrivelse-en-anstrangd-socialtjanst.txt"}
 
 
 def test_an_interpellation_its_answer_and_its_debate_are_one_matter() -> None:

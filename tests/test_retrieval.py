@@ -339,3 +339,25 @@ def test_the_people_a_question_names_choose_among_records_of_one_subject(riksdag
     assert [h.chunk.doc_id for h in engine.search(question, k=3)] == ["ip_2004-05_0400.txt"] * 3
     unboosted = Engine(replace(engine.settings, people_boost=0.0), engine.store, engine.embedder)
     assert unboosted.search(question, k=1)[0].chunk.doc_id == "ip_2004-05_0384.txt"
+
+
+def test_a_party_the_question_names_chooses_its_records(bundled_engine) -> None:
+    """unseen-3 t17: "the Moderate/Liberal letter" is the one signed "(M)" and "(L)"; its passages
+    never say "Moderate" or "Liberal", and without the boost it was not among the ten retrieved."""
+    from assistant.questions import parties_named
+
+    assert parties_named("the Moderate/Liberal letter in Stockholm") == {"M", "L"}
+    assert parties_named("Vilka vänsterpartister har interpellerat?") == {"V"}
+    assert parties_named("Vad skrev moderaternas skrivelse?") == {"M"}
+    assert parties_named("What did Johan Hultberg (M) ask?") == {"M"}
+    assert parties_named("en moderat höjning, a liberal reading") == set()  # adjectives name no party
+    question = (
+        "How do the Kumla interpellation and the Moderate/Liberal letter in Stockholm each describe "
+        "what high staff turnover puts at risk?"
+    )
+    letter = "stockholm-skrivelse-en-anstrangd-socialtjanst.txt"
+    assert bundled_engine.search(question)[0].chunk.doc_id == letter
+    unboosted = Engine(
+        replace(bundled_engine.settings, people_boost=0.0), bundled_engine.store, bundled_engine.embedder
+    )
+    assert letter not in {h.chunk.doc_id for h in unboosted.search(question)}
