@@ -71,6 +71,11 @@ _ENGLISH_BODY = re.compile(
     r"|Union|Ministry|Court|Commission|Inspectorate|Service|Administration|Society|Organi[sz]ation"
     r"|Confederation|Committee|Bureau|Foundation)s?\b"
 )
+# an English minister's title ("Social Affairs Minister", "Minister for Health and Social Affairs"):
+# the records say "socialminister" or "statsrådet", so its words are no names to look for either
+_ENGLISH_TITLE = re.compile(
+    r"(?:\b[A-Z][a-z]+\s+(?:and\s+)?){0,3}Minister\b(?:\s+for(?:\s+(?:and\s+)?[A-Z][a-z]+){1,4})?"
+)
 
 
 def missing_terms(
@@ -93,7 +98,12 @@ def missing_terms(
     missing = []
     # the English name of a Swedish body ("the Swedish Medical Association"): the records use the Swedish
     # one ("Sveriges läkarförbund"), so its words are not looked for literally
-    bodies = {word for m in _ENGLISH_BODY.finditer(question) for word in m.group(0).split()}
+    bodies = {
+        word
+        for pattern in (_ENGLISH_BODY, _ENGLISH_TITLE)
+        for m in pattern.finditer(question)
+        for word in m.group(0).split()
+    }
     for name, code in english_parties(question):
         bodies.update(name.split())
         swedish = [n for n, c in PARTY_NAMES.items() if c == code]

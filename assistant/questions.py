@@ -539,7 +539,12 @@ _ASKS_FOR_REPLY = re.compile(
     r"|\b(?:vad|hur)\s+svara(?:de|r)?\b|\bvad\s+(?:blev|var)\b[^?]*\bsvar(?:et)?\b"
     # what one person said when another, named, asked: the reply, not the asking
     r"|\b(?:how|what)\s+did\b[^?]*\b(?:say|state)\b[^?]*\bwhen\s+" + _NAMED + r"\s+asked\b"
-    r"|\b(?:vad|hur)\s+(?:sa|sade)\b[^?]*\bnär\s+" + _NAMED + r"\s+frågade\b",
+    r"|\b(?:vad|hur)\s+(?:sa|sade)\b[^?]*\bnär\s+" + _NAMED + r"\s+frågade\b"
+    # whether the minister agreed, promised or refused: only a reply can say ("Did Justice Minister
+    # Morgan Johansson agree to …?", "Lovade statsrådet att …?")
+    r"|\bdid\s+(?:the\s+)?(?:(?!ask|question)[\w-]+\s+){0,3}?minister\b[^?]*?"
+    r"\b(?:agree|promise|commit|accept|reject|refuse|rule\s+out)"
+    r"|\b(?:lovade|accepterade|avvisade|avfärdade|gick)\s+(?:\w+\s+){0,2}?(?:statsrådet|\w*ministern)\b",
     re.IGNORECASE,
 )
 

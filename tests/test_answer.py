@@ -294,6 +294,23 @@ def test_key_terms_and_missing_terms() -> None:
     asked = "How many doctors were in the Swedish Medical Association's register?"
     assert missing_terms(asked, [register]) == []
     assert missing_terms("How many doctors were in Malmö's register?", [register]) == ["Malmö"]
+    # nor a minister's English title (unseen-riksdagen-2 s12: "do not mention: Affairs")
+    hallengren = Hit(
+        Chunk(
+            "h#0-5",
+            "h.txt",
+            0,
+            5,
+            "Jag vill fråga socialminister Lena Hallengren följande.",
+            DocumentMetadata(),
+        ),
+        1.0,
+    )
+    for title in ("Social Affairs Minister", "the Minister for Health and Social Affairs"):
+        assert missing_terms(f"What did Johan Hultberg ask {title} Lena Hallengren?", [hallengren]) == [
+            "Johan",
+            "Hultberg",
+        ]
     # a party by its English name is looked for as the party, not as the word "Democrat" (unseen
     # Riksdag r03, r06, r08, r11, r12, r14: six false abstentions in 18 questions)
     signed_s = DocumentMetadata(parties=["S"])
@@ -813,6 +830,10 @@ def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:
     assert wants_answer("Vad sa ordföranden när Vänsterpartiet frågade om avhoppen?")
     assert not wants_answer("What did she say about the age limit when she asked?")
     assert not wants_answer("When Eva Olofsson (V) raised elderly care, what did she say?")
+    # whether the minister agreed or promised (unseen-riksdagen-2 s22, answered from the interpellation)
+    assert wants_answer("Did Justice Minister Morgan Johansson agree to introduce a minimum staffing level?")
+    assert wants_answer("Lovade statsrådet att se över reglerna?")
+    assert not wants_answer("Did the MP ask the minister to agree to a review?")
     said = bundled_engine.answer(
         "What did Annica Sjökvist say about the turnover when Margareta Hultman Brikell asked about it?"
     )
