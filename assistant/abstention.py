@@ -31,6 +31,7 @@ from .questions import (
     speaks_of_future,
     states_date,
     studies_asked,
+    studies_reported,
     wants_answer,
     year_of,
     years_in,
@@ -152,6 +153,8 @@ def evidence_gap(
     - ``no_place``: asked which municipality, the statements near the top name
       none, in their text or their record's metadata.
     - ``not_yet``: asked what an analysis showed, the records only say one is to be made.
+    - ``no_study``: asked what a study of a kind showed (a follow-up, a survey), no passage near
+      the top mentions one.
     - ``no_reply``: asked how someone answered, no answer or debate replies.
     - ``questions_missing``: asked what a record asked, the record near the top
       announces its questions ("vill jag fråga statsrådet:") but holds none.
@@ -213,6 +216,13 @@ def evidence_gap(
         naming = [c for c in said if any(stem in c.text.casefold() for stem in studies)]
         if naming and all(speaks_of_future(c.text) for c in naming):
             return "not_yet"
+        reported = studies_reported(question)
+        if reported and not any(stem in c.text.casefold() for c in said for stem in reported):
+            # "the latest follow-up of the action plan": no statement near the top tells of one; a
+            # question of the records may ask what it showed ("Vilka resultat visar den senaste
+            # uppföljningen …?"), which is no finding either
+            asked = any(stem in c.text.casefold() for c in candidates if c.asks for stem in reported)
+            return "asked_not_answered" if asked else "no_study"
     if wants_answer(question) and not any(_replies(c, question) for c in focus):
         return "no_reply"
     return None

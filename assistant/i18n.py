@@ -38,6 +38,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sv": "De närmaste styckena tar upp ämnet men anger ingen tidpunkt.",
         "en": "The closest passages touch on the subject but give no date.",
     },
+    "no_study": {
+        "sv": "Inget av de närmaste styckena nämner en sådan undersökning eller vad den visade.",
+        "en": "None of the closest passages mentions such a study or what it showed.",
+    },
     "not_yet": {
         "sv": "De närmaste styckena säger att det ska göras, inte vad det visade.",
         "en": "The closest passages say that it is to be done, not what it showed.",

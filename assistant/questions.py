@@ -518,13 +518,24 @@ _STUDIES = {
     "enkät": ("enkät", "survey", "questionnaire"),
     "kartläggning": ("kartläggning", "mapping"),
     "utvärdering": ("utvärdering", "evaluation"),
+    "uppföljning": ("uppföljning", "follow-up", "followup"),
 }
 
 
 def studies_asked(question: str) -> set[str]:
     """The Swedish stems of the studies a question asks the findings of ("analysis" -> "analys")."""
-    words = re.findall(r"\w+", question.casefold())
+    words = re.findall(r"[\w-]+", question.casefold())
     return {stem for stem, names in _STUDIES.items() if any(w.startswith(names) for w in words)}
+
+
+def studies_reported(question: str) -> set[str]:
+    """The studies whose findings the question's asking clause names: "What did the latest follow-up of
+    the plan show", "Vad visade uppföljningen", not "what did he find out about a questionnaire"."""
+    match = _ASKS_FOR_RESULT.search(question)
+    if match is None:
+        return set()
+    after = " ".join(question[match.end() :].split()[:4])
+    return studies_asked(f"{match.group(0)} {after}")
 
 
 def speaks_of_future(text: str) -> bool:

@@ -819,6 +819,24 @@ def test_a_plan_to_analyse_is_no_finding(bundled_engine) -> None:
         assert any(p in answer.text for p in said)
 
 
+def test_a_finding_of_a_study_no_record_mentions_is_not_answered(bundled_engine) -> None:
+    """unseen-3 t22: no record tells of a follow-up of Stockholm's action plan, and its answer quoted
+    the 2024 letter's job advertisements."""
+    from assistant.questions import studies_reported
+
+    assert studies_reported("Vad visade uppföljningen av handlingsplanen?") == {"uppföljning"}
+    # a questionnaire in the story is not the study whose finding is asked for (english e15)
+    assert not studies_reported(
+        "What did he find out when he called about the questionnaire sent to a patient?"
+    )
+    followed = bundled_engine.answer("What did the most recent follow-up of the action plan show?")
+    assert followed.abstained  # the 2021 interpellation asks what it showed; no record says
+    unheard = bundled_engine.answer("What did the evaluation of the consultants show?")
+    assert unheard.abstained and "mentions such a study" in unheard.text
+    # a study the records do mention is still answered from
+    assert not bundled_engine.answer("What did the exit survey show about why staff leave?").abstained
+
+
 def test_a_question_for_a_reply_needs_a_reply(bundled_engine) -> None:
     """Kumla's interpellation has no answer in the records: asked how it was answered, say so."""
     assert wants_answer("How did the minister answer the interpellation?")
