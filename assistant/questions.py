@@ -267,7 +267,11 @@ _PEOPLE_QUESTION = re.compile(
     r"(?:^\W*|[,;:]\s*|\b(?:and|or|but|to|by|from|with|for)\s+)(?:who|whom|whose)\b"
     rf"|\b(?:{_NAME_OF_SOMEONE}|which (?:minister|party|councillor|politician|member)\w*"
     r"|vem|vilka (?:politiker|ledam|borgarråd|statsråd|minist|parti|person)\w*"
-    r"|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd)\b",
+    r"|vilken (?:minister|politiker|ledamot|parti)\w*|vilket parti|till vilket statsråd"
+    # a party's members: "Vilka vänsterpartister har interpellerat …", "Which Left Party MPs …"
+    r"|vilk(?:a|en) (?:vänsterpartist|socialdemokrat|moderat|liberal|kristdemokrat|sverigedemokrat"
+    r"|miljöpartist|centerpartist|folkpartist)(?:er(?:na)?)?"
+    r"|which (?:[A-Z][\w-]*\s+){1,2}(?:MPs?|members?|politicians?|councill?ors?)\b)\b",
     re.IGNORECASE,
 )
 

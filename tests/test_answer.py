@@ -910,6 +910,20 @@ def test_asked_only_for_figures_the_answer_quotes_only_figures(bundled_engine) -
     assert figures_only([reason], "How many social workers left?") == [reason]  # nothing to keep instead
 
 
+def test_which_members_of_a_party_asks_who_not_for_the_records_questions(bundled_engine) -> None:
+    """unseen-3 t02: "… och vem riktade de sina frågor till?" was read as asking for the Kumla
+    interpellation's four questions, because its first clause did not count as asking who."""
+    question = "Vilka vänsterpartister har interpellerat om avhoppen, och vem riktade de sina frågor till?"
+    assert asks_for_people(question) and not asks_for_questions(question)
+    assert asks_for_people("Which Left Party MPs asked about turnover?")
+    assert not asks_for_people("Vilka moderata förslag finns?")  # an adjective, no party's members
+    answer = bundled_engine.answer(question)
+    assert any(
+        name in c.quote for c in answer.citations for name in ("Margareta Hultman Brikell", "Clara Lindblom")
+    )
+    assert not any(c.quote.rstrip().endswith("?") for c in answer.citations)  # not the records' questions
+
+
 def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_engine) -> None:
     answer = bundled_engine.answer(
         "Who answered the interpellation about social workers leaving, and in what role?"
