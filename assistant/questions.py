@@ -439,7 +439,7 @@ _ASKS_FOR_DATE = re.compile(
     r"^\W*(?:(?:since|from|until) )?when\b(?![^?]*,\s*(?:what|where|who|whom|how|which|why)\b)"
     r"|^\W*(?:(?:sedan|från|till) )?när\b(?![^?]*,\s*(?:vad|var|vem|hur|vilk\w*|varför)\b)"
     # "…, and when?", "… och när …": after a bare comma, "när hon i mars 2013 frågade" only dates the record
-    r"|\b(?:and|och)\s+(?:when|när)\b|,\s*(?:when|när)\s*\?"
+    r"|\b(?:and|och)\s+(?:when|när)\b|,\s*(?:when|när)\s*[?,]"
     r"|\b(?:what|which) (?:date|year|month|day)\b|\bvilket (?:datum|år)\b|\bvilken (?:månad|dag)\b",
     re.IGNORECASE,
 )

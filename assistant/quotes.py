@@ -19,6 +19,7 @@ from .lexical import analyze, stems, words
 from .metadata import case_number, is_dateline
 from .questions import (
     NUMBER,
+    asks_for_date,
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
@@ -210,6 +211,7 @@ def candidate_sentences(
     wants_questions = asks_for_questions(question)  # then the records' questions are statements too
     wants_people = asks_for_people(question)
     wants_reason = asks_why(question)
+    wants_date = asks_for_date(question)
     margin = PASSAGE_MARGIN * (SEVERAL_PARTS_FACTOR if has_several_parts(question) else 1)
     out: list[Sentence] = []
     previous = 0.0
@@ -225,7 +227,8 @@ def candidate_sentences(
         spans = split_sentences(chunk.text, offset=chunk.start)
         for i, (s, e) in enumerate(spans):
             text = _span_text(chunk, s, e)
-            if is_dateline(text) or is_salutation(text):
+            dateline = is_dateline(text)
+            if (dateline and not wants_date) or is_salutation(text):
                 continue  # "den 20 november" under a heading, "Fru talman!" before a speech: no statement
             if _lead_in_cut_off(chunk, spans, i) or _bare_lead_in(text):
                 continue
@@ -256,7 +259,8 @@ def candidate_sentences(
                     relevance += CAUSE_BONUS
             if wants_people and names_its_people(text, chunk, question):
                 relevance += PEOPLE_BONUS
-            heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text)
+            # asked when, a dateline ("Stockholm den 18 januari 2021") dates the record, as a heading does
+            heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text) or dateline
             if heading and not wants_people:
                 relevance -= QUESTION_PENALTY  # it names who asked whom, or who signed, and nothing else
             out.append(Sentence(quoted_hit, s, e, text, relevance, rank, coverage, asks, heading))

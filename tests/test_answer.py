@@ -924,6 +924,20 @@ def test_which_members_of_a_party_asks_who_not_for_the_records_questions(bundled
     assert not any(c.quote.rstrip().endswith("?") for c in answer.citations)  # not the records' questions
 
 
+def test_asked_when_a_record_was_written_its_dateline_may_answer(bundled_engine) -> None:
+    """unseen-3 t14: "Stockholm den 18 januari 2021" is never quoted, except asked when; and a bare
+    "…, when, and …" asks when as "…, when?" does."""
+    assert asks_for_date("Who wrote the interpellation, when, and who was it addressed to?")
+    asked = bundled_engine.answer(
+        "Vem skrev interpellationen om handlingsplanen i Stockholm, när, och till vem?"
+    )
+    assert any(c.quote.startswith("Stockholm den 18 januari 2021") for c in asked.citations)
+    unasked = bundled_engine.answer(
+        "Vem skrev interpellationen om handlingsplanen i Stockholm, och till vem?"
+    )
+    assert not any(c.quote.startswith("Stockholm den 18 januari") for c in unasked.citations)
+
+
 def test_asked_only_who_the_answer_quotes_only_sentences_naming_someone(bundled_engine) -> None:
     answer = bundled_engine.answer(
         "Who answered the interpellation about social workers leaving, and in what role?"
