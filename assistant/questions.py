@@ -147,7 +147,7 @@ _SWEDISH_PARTIES = [
         (r"moderaterna|moderaternas\b|moderater\b|moderaters\b", "M"),
     )
 ]
-_PARTY_TAG = re.compile(r"\((S|M|V|C|L|KD|MP|SD|FP)\)")
+PARTY_TAG = re.compile(r"\((S|M|V|C|L|KD|MP|SD|FP)\)")  # a signature's "(V)"
 
 
 def english_parties(question: str) -> list[tuple[str, str]]:
@@ -164,7 +164,7 @@ def parties_named(question: str) -> set[str]:
     """
     codes = {code for _, code in english_parties(question)}
     codes |= {code for pattern, code in _SWEDISH_PARTIES if pattern.search(question)}
-    codes |= {"L" if tag == "FP" else tag for tag in _PARTY_TAG.findall(question)}
+    codes |= {"L" if tag == "FP" else tag for tag in PARTY_TAG.findall(question)}
     return codes
 
 

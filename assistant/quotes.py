@@ -19,6 +19,7 @@ from .lexical import analyze, stems, words
 from .metadata import case_number, is_dateline
 from .questions import (
     NUMBER,
+    PARTY_TAG,
     asks_for_date,
     asks_for_people,
     asks_for_quantity,
@@ -462,9 +463,11 @@ def novel_only(
     into the answer to "What measures were promised against turnover?"). A
     second sentence on the same point cites another passage for what is
     already said: on the gold set, 94 of 152 quotes held none of the facts
-    asked for. Asked what a record asked, its list of questions is the answer
-    and is kept whole; asked who, the name that answers shares no word with
-    the question.
+    asked for. A term of the quote's own record title is not new: "working
+    conditions" chose the interpellation about them, and its sentences restating
+    them followed the figures asked for. Asked what a record asked, its list of
+    questions is the answer and is kept whole; asked who, the name that answers
+    shares no word with the question.
     """
     if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
         return chosen
@@ -473,19 +476,16 @@ def novel_only(
     # the names chose the record; in it, a sentence naming the speaker again adds nothing
     groups = without_names(groups, question, vocabulary)
 
-    def terms(sentence: Sentence) -> set[int]:
-        found = set(analyze(sentence.text, vocabulary))
-        return {i for i, (alternatives, _) in enumerate(groups) if alternatives & found}
-
-    def titled(sentence: Sentence) -> set[int]:
-        found = set(analyze(sentence.hit.chunk.metadata.title, vocabulary))
+    def held(text: str) -> set[int]:
+        found = set(analyze(text, vocabulary))
         return {i for i, (alternatives, _) in enumerate(groups) if alternatives & found}
 
     ranked = sorted(chosen, key=lambda s: -s.relevance)
     best = ranked[0].relevance
-    kept, covered = [ranked[0]], terms(ranked[0])
+    kept, covered = [ranked[0]], held(ranked[0].text)
     for sentence in ranked[1:]:
-        new = terms(sentence) - covered - titled(sentence)
+        # a term of the quote's record title chose the record, and says nothing new in it
+        new = held(sentence.text) - covered - held(sentence.hit.chunk.metadata.title)
         figure = wants_figure and gives_figure(sentence, question)
         # near the best, a quote still needs one of the question's terms: its passage's cosine is not its own
         near = sentence.relevance >= best - NOVELTY_FREE and (sentence.coverage > 0 or termless)
@@ -543,7 +543,6 @@ def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     return [s for s in naming if _matter(s.hit) == matter]
 
 
-_PARTY_TAG = re.compile(r"\((?:S|M|V|C|L|KD|MP|SD|FP)\)")
 # a first name and a surname: Swedish writes the second word of an office or agency in lower case
 _FULL_NAME = re.compile(r"\b[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖÉ][a-zåäöéü]+)?\s+[A-ZÅÄÖÉ][a-zåäöéü]{2,}")
 
@@ -560,7 +559,7 @@ def names_someone(text: str, chunk: Chunk, question: str = "") -> bool:
         any(_names(person, text, question) for person in chunk.metadata.people)
         or is_signature(text)
         or is_speaker_label(text)
-        or _PARTY_TAG.search(text)
+        or PARTY_TAG.search(text)
         or _FULL_NAME.search(text)
     )
 
