@@ -23,6 +23,7 @@ from .questions import (
     asks_for_questions,
     asks_for_result,
     english_parties,
+    english_party_words,
     genitive_base,
     has_several_parts,
     months_in,
@@ -105,8 +106,8 @@ def missing_terms(
         for m in pattern.finditer(question)
         for word in m.group(0).split()
     }
+    bodies |= english_party_words(question)
     for name, code in english_parties(question):
-        bodies.update(name.split())
         swedish = [n for n, c in PARTY_NAMES.items() if c == code]
         if code not in parties and f"({code.casefold()})" not in text and not any(n in text for n in swedish):
             missing.append(name)
@@ -212,20 +213,25 @@ def evidence_gap(
         if closest and speaks_of_future(closest.text):
             return "not_yet"  # the statement closest to the question tells of a plan, not a finding
         # or every statement naming the study asked about does: "ett analysarbete ska ske" (unseen-2 m19)
-        studies = studies_asked(question)
-        naming = [c for c in said if any(stem in c.text.casefold() for stem in studies)]
+        naming = [c for c in said if _mentions(c, studies_asked(question))]
         if naming and all(speaks_of_future(c.text) for c in naming):
             return "not_yet"
         reported = studies_reported(question)
-        if reported and not any(stem in c.text.casefold() for c in said for stem in reported):
+        if reported and not any(_mentions(c, reported) for c in said):
             # "the latest follow-up of the action plan": no statement near the top tells of one; a
             # question of the records may ask what it showed ("Vilka resultat visar den senaste
             # uppföljningen …?"), which is no finding either
-            asked = any(stem in c.text.casefold() for c in candidates if c.asks for stem in reported)
+            asked = any(_mentions(c, reported) for c in candidates if c.asks)
             return "asked_not_answered" if asked else "no_study"
     if wants_answer(question) and not any(_replies(c, question) for c in focus):
         return "no_reply"
     return None
+
+
+def _mentions(sentence: Sentence, stems: set[str]) -> bool:
+    """Whether the sentence holds one of the study ``stems`` ("analys" in "analysarbetet")."""
+    text = sentence.text.casefold()
+    return any(stem in text for stem in stems)
 
 
 def _names(sentence: Sentence, surname: str) -> bool:

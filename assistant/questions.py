@@ -155,6 +155,11 @@ def english_parties(question: str) -> list[tuple[str, str]]:
     return [(m.group(0), code) for pattern, code in _ENGLISH_PARTIES for m in pattern.finditer(question)]
 
 
+def english_party_words(question: str) -> set[str]:
+    """The words of the English party names in ``question`` ("Social", "Democrat"): no names to look for."""
+    return {word for name, _ in english_parties(question) for word in name.split()}
+
+
 def parties_named(question: str) -> set[str]:
     """The parties a question names, as the records' codes: "the Moderate/Liberal letter" -> {"M", "L"}.
 

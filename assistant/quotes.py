@@ -29,7 +29,7 @@ from .questions import (
     asks_what_was_done,
     asks_who,
     asks_why,
-    english_parties,
+    english_party_words,
     figure_fits,
     genitive_base,
     gives_reason,
@@ -617,7 +617,7 @@ def documents_naming(
     # a party is named by its signature "(M)" in the metadata or by its Swedish name in the text, and
     # counts once; not by the English "Moderate" in the text (which "moderaterna" happens to hold)
     asked_parties = parties_named(question)
-    english = {word for name, _ in english_parties(question) for word in name.split()}
+    english = english_party_words(question)
     names = [
         term.casefold()
         for term in key_terms(question)
