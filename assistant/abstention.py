@@ -15,6 +15,7 @@ from .crosslingual import lemma
 from .metadata import PARTY_NAMES, names_municipality, party_code
 from .questions import (
     NUMBER,
+    asks_about_asking,
     asks_for_date,
     asks_for_firm,
     asks_for_money,
@@ -175,7 +176,8 @@ def evidence_gap(
     speaker = speaker_asked(question)
     if speaker and not any(_names(c, speaker) for c in candidates):
         return "not_said_by"  # "What did Ulf Kristersson say about …": no passage near the top is his
-    if asks_for_questions(question):
+    if asks_for_questions(question) and asks_about_asking(question):
+        # asked only what someone wanted done, the record's statements ("… bör …") answer as well
         named = documents_naming(question, candidates, vocabulary, best=True)
         if not any(is_question(c.text) and c.hit.chunk.doc_id in named for c in candidates):
             return "questions_missing"

@@ -547,9 +547,18 @@ def studies_reported(question: str) -> set[str]:
     return studies_asked(f"{match.group(0)} {after}")
 
 
+# a finding told in the sentence itself: its "ska" belongs to what was found ("rapporten … visar att
+# polis och socialtjänst efterlyser mer kunskap om hur man ska arbeta")
+_REPORTS_FINDING = re.compile(
+    r"\b(?:visar|visade|har\s+visat|framkom|framkommit|framgår|konstaterar|konstaterade"
+    r"|shows|showed|has\s+shown|found)\b",
+    re.IGNORECASE,
+)
+
+
 def speaks_of_future(text: str) -> bool:
     """Whether ``text`` tells of something to be done ("ett analysarbete ska ske", "har i uppdrag att")."""
-    return bool(_NOT_YET.search(text))
+    return bool(_NOT_YET.search(text)) and not _REPORTS_FINDING.search(text)
 
 
 _NAMED = r"(?:the\s+)?(?-i:[A-ZÅÄÖ][\w-]+(?:\s+[A-ZÅÄÖ][\w-]+)*)(?:\s+\(\w+\))?"  # "Lotta Finstorp (M)"
@@ -633,6 +642,18 @@ def asks_for_questions(question: str) -> bool:
         return False  # "Which minister did Lennart Levi ask …?" asks who, and the heading answers
     asks = _ASKS_FOR_QUESTIONS.search(text) is not None or _wants_someone_to(text)
     return asks and not _WANTS_ANSWERS.search(text)
+
+
+# "vilka frågor ställde hon", "what did she ask", "what did he want to know": the asking itself is
+# asked for; "vad ville X att man skulle göra" asks what X wanted, which statements say too ("bör")
+_ASKING = re.compile(
+    r"\b(?:fråg\w*|undr\w*|ask\w*|questions?|want(?:ed|s)?\s+to\s+know|veta)\b", re.IGNORECASE
+)
+
+
+def asks_about_asking(question: str) -> bool:
+    """Whether the question asks what was asked, not only what someone wanted done."""
+    return _ASKING.search(question) is not None
 
 
 _QUESTION_WORD = re.compile(r"\W*(?:vad|vilka|vilken|hur\s+\w+)\b", re.IGNORECASE)

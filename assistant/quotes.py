@@ -239,6 +239,7 @@ def candidate_sentences(
                 other, s, e = whole
                 quoted_hit = Hit(other, hit.score, ranks=hit.ranks, similarity=hit.similarity)
                 text = _span_text(other, s, e)
+            own = text  # the sentence itself, before it carries the next one along
             coverage = term_coverage(text, groups, vocabulary)
             relevance = similarity + COVERAGE_WEIGHT * coverage - 0.001 * rank
             asks = is_question(text) or _leads_to_question(chunk, spans, i)
@@ -261,7 +262,9 @@ def candidate_sentences(
             if wants_people and names_its_people(text, chunk, question):
                 relevance += PEOPLE_BONUS
             # asked when, a dateline ("Stockholm den 18 januari 2021") dates the record, as a heading does
-            heading = is_heading(text, s, chunk) or is_speaker_label(text) or is_signature(text) or dateline
+            # the title's words in the sentence carried along do not make a heading of the one before it:
+            # "I år väntas 18 av 20 regioner …" is followed by "Situationen inom sjukvården …"
+            heading = is_heading(own, s, chunk) or is_speaker_label(text) or is_signature(text) or dateline
             if heading and not wants_people:
                 relevance -= QUESTION_PENALTY  # it names who asked whom, or who signed, and nothing else
             out.append(Sentence(quoted_hit, s, e, text, relevance, rank, coverage, asks, heading))

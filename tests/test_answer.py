@@ -1390,3 +1390,57 @@ def test_asked_why_a_sentence_giving_a_reason_ranks_higher(bundled_engine) -> No
     assert gives_reason("Det beror på att arbetsbelastningen är hög.") and not gives_reason(
         "Planen antogs 2016."
     )
+
+
+def test_a_finding_told_with_a_should_in_it_is_still_a_finding(riksdagen_engine) -> None:
+    """unseen-riksdagen-3 r3-20: "rapporten … visar … mer kunskap om hur man ska arbeta" was read as a
+    plan ("ska"), so the report's finding was withheld with "to be done, not what it showed"."""
+    finding = (
+        "Socialstyrelsens färska rapport Kännedom om prostitution 2007 visar också att både polis och "
+        "socialtjänst efterlyser mer kunskap om hur man ska arbeta mot prostitution och om stödinsatser."
+    )
+    assert not speaks_of_future(finding)
+    assert speaks_of_future("Socialstyrelsen ska visa hur man ska arbeta mot prostitution.")
+    engine = riksdagen_engine("ip_2007-08_0293.txt", "ip_2007-08_0466.txt", "ip_2015-16_0140.txt")
+    result = engine.answer(
+        "Vilken rapport från Socialstyrelsen tog Josefin Brink upp i interpellationen om prostitution "
+        "till Maria Larsson, och vad visade den?"
+    )
+    assert not result.abstained, result.text
+    assert any("Kännedom om prostitution 2007" in c.quote for c in result.citations)
+
+
+def test_a_sentence_is_no_heading_for_the_title_words_of_the_sentence_it_carries(riksdagen_engine) -> None:
+    """unseen-riksdagen-3 r3-17: "I år väntas 18 av 20 regioner gå med underskott …", the first sentence
+    under the heading, carried "Situationen inom sjukvården är svår" along, whose "sjukvården" is in the
+    title "Nedskärningar i sjukvården"; ranked as a heading, the figure was no statement and the answer
+    abstained with "no such figure"."""
+    engine = riksdagen_engine("ip_2019-20_0128.txt", "ip_2015-16_0140.txt", "ip_2007-08_0293.txt")
+    result = engine.answer(
+        "Hur många regioner väntades gå med underskott i hälso- och sjukvården 2019 enligt "
+        "Ulla Anderssons (V) interpellation om nedskärningar i sjukvården?"
+    )
+    assert not result.abstained, result.text
+    assert any("18 av 20 regioner" in c.quote for c in result.citations)
+
+
+def test_what_someone_wanted_done_is_answered_by_statements_when_the_questions_are_missing(
+    riksdagen_engine,
+) -> None:
+    """unseen-riksdagen-3 r3-08: the interpellation ends on its lead-in ("vill jag fråga statsrådet Åsa
+    Regnér följande:") without the questions. Asked what its author wanted done, its "bör" sentences
+    answer; asked what it asked, it still says the questions are missing."""
+    from assistant.questions import asks_about_asking
+
+    assert not asks_about_asking("Vad ville Lars-Arne Staxäng att man skulle göra?")
+    assert asks_about_asking("Vilka frågor ställde Lars-Arne Staxäng?")
+    assert asks_about_asking("What did she want to know?")
+    engine = riksdagen_engine("ip_2015-16_0140.txt", "ip_2019-20_0128.txt", "ip_2007-08_0293.txt")
+    wanted = engine.answer(
+        "Vad ville Lars-Arne Staxäng (M) att man skulle göra för att höja kvaliteten i hemtjänsten?"
+    )
+    assert not wanted.abstained, wanted.text
+    assert "goda exempel" in wanted.text
+    asked = engine.answer("Vilka frågor ställde Lars-Arne Staxäng (M) i interpellationen om hemtjänsten?")
+    assert asked.abstained
+    assert t("questions_missing", "sv") in asked.text
