@@ -36,7 +36,15 @@ def asks_for_quantity(question: str) -> bool:
 
     So does one after a price, a budget or a salary ("Vad kostar …?", "What is the starting salary?").
     """
-    return bool(_QUANTITY_QUESTION.search(question)) or asks_for_money(question) or asks_for_pay(question)
+    return (
+        bool(_QUANTITY_QUESTION.search(question))
+        or asks_for_money(question)
+        or asks_for_pay(question)
+        or bool(_WAITING_ASKED.search(question) and _AVERAGE.search(question))  # "Average waiting time …?"
+    )
+
+
+_AVERAGE = re.compile(r"\b(?:average|mean|median|i\s+snitt|genomsnitt\w*|medel\w*)\b", re.IGNORECASE)
 
 
 _MONTHS = (
@@ -211,6 +219,19 @@ def states_quantity(text: str, question: str = "") -> bool:
     return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
 
 
+# a waiting or handling time asked for is answered by a length of time, not by any count
+_WAITING_ASKED = re.compile(
+    r"\b(?:waiting\s+times?|wait(?:ing)?\s+(?:period|list)s?|processing\s+times?|queue\s+times?"
+    r"|väntetid\w*|kötid\w*|handläggningstid\w*)",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"\d\s*(?:-\s*\d+\s*)?(?:dag|dygn|vecka|veckor|månad|timm|minut|år\b|days?\b|weeks?\b|months?\b"
+    r"|hours?\b|minutes?\b|years?\b)",
+    re.IGNORECASE,
+)
+
+
 _SO_FAR = re.compile(
     r"\b(?:so far|to date|until now|this year|hittills|hitintills|än så länge|i år"
     r"|first (?:few |\w+ )?months|första (?:\w+ )?månaderna|i början av|early in)\b",
@@ -238,6 +259,8 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
         return False
     if asks_for_pay(question) and not (_MONEY.search(text) or _PERCENT.search(text)):
         return False
+    if _WAITING_ASKED.search(question) and not _DURATION.search(text):
+        return False  # "average waiting time in 2023" is not answered by 29 job advertisements in 2023
     so_far = _SO_FAR.search(question) is not None
     asked = years_in(question) - (set() if so_far else years_in(record_year))
     stated = years_in(_NOT_A_FIGURE.sub(" ", text)) or years_in(_NOT_A_FIGURE.sub(" ", context))

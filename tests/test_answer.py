@@ -1444,3 +1444,26 @@ def test_what_someone_wanted_done_is_answered_by_statements_when_the_questions_a
     asked = engine.answer("Vilka frågor ställde Lars-Arne Staxäng (M) i interpellationen om hemtjänsten?")
     assert asked.abstained
     assert t("questions_missing", "sv") in asked.text
+
+
+def test_an_average_waiting_time_is_answered_by_a_length_of_time_or_not_at_all(bundled_engine) -> None:
+    """unseen-4 u4-21: "Average waiting time for a booked appointment … in 2023?" was answered with the
+    2024 letter's 29 job advertisements of December 2023; the letter only asks for the waiting times."""
+    question = (
+        "Average waiting time for a booked appointment at Stockholm's district administrations in 2023?"
+    )
+    assert asks_for_quantity(question)
+    assert asks_for_quantity("Genomsnittlig handläggningstid 2023?")
+    assert not asks_for_quantity("What does the 2024 letter want to know about waiting times?")
+    ads = "I december 2023 var antalet annonser med lediga jobb för socialsekreterare 29."
+    assert not figure_fits(ads, question)
+    assert figure_fits("Väntetiden var i snitt 12 dagar under 2023.", question)
+    assert figure_fits("The average wait was 3 weeks in 2023.", question)
+    result = bundled_engine.answer(question)
+    assert result.abstained, result.text
+    # asked what the letter wants to know about them, its questions still answer
+    asked = bundled_engine.answer(
+        "What does the 2024 Stockholm letter on turnover and vacancies want to know about waiting times?"
+    )
+    assert not asked.abstained
+    assert any("tidsbokad besök" in c.quote for c in asked.citations)
