@@ -667,10 +667,12 @@ def asks_for_questions(question: str) -> bool:
     return asks and not _WANTS_ANSWERS.search(text)
 
 
-# "vilka frågor ställde hon", "what did she ask", "what did he want to know": the asking itself is
-# asked for; "vad ville X att man skulle göra" asks what X wanted, which statements say too ("bör")
+# "vilka frågor ställde hon", "what did she ask", "what did he want to know", "want the chair to tell
+# them": the asking itself is asked for; "vad ville X att man skulle göra" asks what X wanted, which
+# statements say too ("bör")
 _ASKING = re.compile(
-    r"\b(?:fråg\w*|undr\w*|ask\w*|questions?|want(?:ed|s)?\s+to\s+know|veta)\b", re.IGNORECASE
+    r"\b(?:fråg\w*|undr\w*|ask\w*|questions?|know|veta|tell|berätta|redovisa|explain|förklara)\b",
+    re.IGNORECASE,
 )
 
 

@@ -20,6 +20,7 @@ from .metadata import case_number, is_dateline
 from .questions import (
     NUMBER,
     PARTY_TAG,
+    asks_about_asking,
     asks_for_date,
     asks_for_people,
     asks_for_quantity,
@@ -472,7 +473,11 @@ def novel_only(
     questions is the answer and is kept whole; asked who, the name that answers
     shares no word with the question.
     """
-    if len(chosen) <= 1 or asks_for_questions(question) or asks_for_people(question):
+    if (
+        len(chosen) <= 1
+        or (asks_for_questions(question) and asks_about_asking(question))
+        or asks_for_people(question)
+    ):
         return chosen
     wants_figure = asks_for_quantity(question)
     termless = not groups  # "och varför?" alone: no term to hold, so nearness is all there is

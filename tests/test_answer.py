@@ -1435,12 +1435,15 @@ def test_what_someone_wanted_done_is_answered_by_statements_when_the_questions_a
     assert not asks_about_asking("Vad ville Lars-Arne Staxäng att man skulle göra?")
     assert asks_about_asking("Vilka frågor ställde Lars-Arne Staxäng?")
     assert asks_about_asking("What did she want to know?")
+    assert asks_about_asking("What does the Left Party in Kumla want the chair to tell them?")  # gold q21
     engine = riksdagen_engine("ip_2015-16_0140.txt", "ip_2019-20_0128.txt", "ip_2007-08_0293.txt")
     wanted = engine.answer(
         "Vad ville Lars-Arne Staxäng (M) att man skulle göra för att höja kvaliteten i hemtjänsten?"
     )
     assert not wanted.abstained, wanted.text
     assert "goda exempel" in wanted.text
+    # and as for any statements, each quote after the best must add something (it quoted five)
+    assert len(wanted.citations) <= 4, [c.quote for c in wanted.citations]
     asked = engine.answer("Vilka frågor ställde Lars-Arne Staxäng (M) i interpellationen om hemtjänsten?")
     assert asked.abstained
     assert t("questions_missing", "sv") in asked.text
