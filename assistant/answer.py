@@ -149,7 +149,7 @@ def compose(
     per_passage = budget if asks_for_questions(question) else MAX_PER_PASSAGE
     ranked = demote_askers(demote_unnamed_records(candidates, question, vocabulary), question)
     chosen = select_sentences(ranked, budget, per_passage)
-    chosen = novel_only(chosen, question, term_groups, vocabulary)
+    chosen = novel_only(chosen, question, term_groups, vocabulary, language)
     chosen = in_months_asked(figures_only(chosen, question), question)
     named = people_only(chosen, question)
     if not named:  # nothing but questions (or fragments) near the top, or asked who, no one named

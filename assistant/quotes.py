@@ -22,6 +22,7 @@ from .questions import (
     PARTY_TAG,
     asks_about_asking,
     asks_for_date,
+    asks_for_money,
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
@@ -51,6 +52,7 @@ from .sentences import (
     is_sign_off,
     is_speaker_label,
     split_sentences,
+    split_with_text,
 )
 
 MAX_SENTENCES = 5
@@ -456,7 +458,7 @@ def select_sentences(
 
 
 def novel_only(
-    chosen: list[Sentence], question: str, groups: TermGroups, vocabulary: frozenset[str]
+    chosen: list[Sentence], question: str, groups: TermGroups, vocabulary: frozenset[str], language: str = ""
 ) -> list[Sentence]:
     """The quotes that each add something: the best, those near it, and those bringing what the others lack.
 
@@ -488,13 +490,25 @@ def novel_only(
         found = set(analyze(text, vocabulary))
         return {i for i, (alternatives, _) in enumerate(groups) if alternatives & found}
 
+    def gives_figure_on_topic(sentence: Sentence) -> bool:
+        # where the figure's own sentence holds a question term: a quote carrying "56 job advertisements"
+        # along after a sentence on the districts does not count the districts. Not in English, whose
+        # words the term list may not reach, nor for a sum of money, the very type asked for
+        chunk = sentence.hit.chunk
+        if language != "sv" or asks_for_money(question):
+            return gives_figure(sentence, question)
+        return any(
+            held(part) and figure_fits(part, question, chunk.metadata.date[:4], chunk.text)
+            for _, part in split_with_text(sentence.text)
+        )
+
     ranked = sorted(chosen, key=lambda s: -s.relevance)
     best = ranked[0].relevance
     kept, covered = [ranked[0]], held(ranked[0].text)
     for sentence in ranked[1:]:
         # a term of the quote's record title chose the record, and says nothing new in it
         new = held(sentence.text) - covered - held(sentence.hit.chunk.metadata.title)
-        figure = wants_figure and gives_figure(sentence, question)
+        figure = wants_figure and gives_figure_on_topic(sentence)
         # near the best, a quote still needs one of the question's terms: its passage's cosine is not its own
         near = sentence.relevance >= best - NOVELTY_FREE and (sentence.coverage > 0 or termless)
         if near or new or figure:

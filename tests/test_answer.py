@@ -1470,3 +1470,13 @@ def test_an_average_waiting_time_is_answered_by_a_length_of_time_or_not_at_all(b
     )
     assert not asked.abstained
     assert any("tidsbokad besök" in c.quote for c in asked.citations)
+
+
+def test_a_figure_counts_as_new_only_in_a_sentence_on_what_is_asked(bundled_engine) -> None:
+    """unseen-4 u4-10: "Det är trots allt en viktig fråga …" carries "… annonser … var 56 i januari 2024"
+    along; those job advertisements gave the quote a figure, so it followed "Tolv av fjorton
+    stadsdelsnämnder redovisar underskott", the answer to how many districts ran a deficit."""
+    result = bundled_engine.answer("Hur många av Stockholms stadsdelsnämnder gick back inom socialtjänsten?")
+    quotes = [c.quote for c in result.citations]
+    assert any(q.startswith("Tolv av fjorton stadsdelsnämnder") for q in quotes), quotes
+    assert not any("viktig fråga" in q for q in quotes), quotes
