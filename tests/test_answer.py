@@ -1392,6 +1392,13 @@ def test_asked_why_a_sentence_giving_a_reason_ranks_higher(bundled_engine) -> No
     )
 
 
+def assert_quoted(engine: Engine, question: str, words: str) -> None:
+    """The question is answered, and some quote holds ``words``."""
+    result = engine.answer(question)
+    assert not result.abstained, result.text
+    assert any(words in c.quote for c in result.citations), [c.quote for c in result.citations]
+
+
 def test_a_finding_told_with_a_should_in_it_is_still_a_finding(riksdagen_engine) -> None:
     """unseen-riksdagen-3 r3-20: "rapporten … visar … mer kunskap om hur man ska arbeta" was read as a
     plan ("ska"), so the report's finding was withheld with "to be done, not what it showed"."""
@@ -1402,12 +1409,11 @@ def test_a_finding_told_with_a_should_in_it_is_still_a_finding(riksdagen_engine)
     assert not speaks_of_future(finding)
     assert speaks_of_future("Socialstyrelsen ska visa hur man ska arbeta mot prostitution.")
     engine = riksdagen_engine("ip_2007-08_0293.txt", "ip_2007-08_0466.txt", "ip_2015-16_0140.txt")
-    result = engine.answer(
+    question = (
         "Vilken rapport från Socialstyrelsen tog Josefin Brink upp i interpellationen om prostitution "
         "till Maria Larsson, och vad visade den?"
     )
-    assert not result.abstained, result.text
-    assert any("Kännedom om prostitution 2007" in c.quote for c in result.citations)
+    assert_quoted(engine, question, "Kännedom om prostitution 2007")
 
 
 def test_a_sentence_is_no_heading_for_the_title_words_of_the_sentence_it_carries(riksdagen_engine) -> None:
@@ -1416,12 +1422,11 @@ def test_a_sentence_is_no_heading_for_the_title_words_of_the_sentence_it_carries
     title "Nedskärningar i sjukvården"; ranked as a heading, the figure was no statement and the answer
     abstained with "no such figure"."""
     engine = riksdagen_engine("ip_2019-20_0128.txt", "ip_2015-16_0140.txt", "ip_2007-08_0293.txt")
-    result = engine.answer(
+    question = (
         "Hur många regioner väntades gå med underskott i hälso- och sjukvården 2019 enligt "
         "Ulla Anderssons (V) interpellation om nedskärningar i sjukvården?"
     )
-    assert not result.abstained, result.text
-    assert any("18 av 20 regioner" in c.quote for c in result.citations)
+    assert_quoted(engine, question, "18 av 20 regioner")
 
 
 def test_what_someone_wanted_done_is_answered_by_statements_when_the_questions_are_missing(
