@@ -262,13 +262,29 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
     if _WAITING_ASKED.search(question) and not _DURATION.search(text):
         return False  # "average waiting time in 2023" is not answered by 29 job advertisements in 2023
     so_far = _SO_FAR.search(question) is not None
-    asked = years_in(question) - (set() if so_far else years_in(record_year))
+    # the record's own year names the record, unless the question says the figure is of that year
+    record = set() if so_far else years_in(record_year) - years_of_figure(question)
+    asked = years_in(question) - record
     stated = years_in(_NOT_A_FIGURE.sub(" ", text)) or years_in(_NOT_A_FIGURE.sub(" ", context))
     if so_far and asked and not stated:
         return _SO_FAR.search(text) is not None  # "Hittills har 9 slutat", not a count of no stated time
     if asked and not stated and _predates(record_year, asked):
         return False  # a record of 1999 counts no student rooms of 2019, whatever year it leaves unsaid
     return not (asked and stated and not asked & stated)
+
+
+# "under 2010", "in 2021", "i juni 2014": the year a figure is for, not a year that names the record
+# ("her 2008 interpellation", "Monica Green 2010", "interpellationen från 2015")
+_FIGURE_YEAR = re.compile(
+    rf"\b(?:under|i|in|during|för|for|år)\s+(?:(?:{_MONTHS})\s+)?((?:19|20)\d\d)\b"
+    r"(?!\W+(?:\w+\W+)?(?:interpellation|skrivelse|motion|debat|letter|svar|answer))",
+    re.IGNORECASE,
+)
+
+
+def years_of_figure(question: str) -> set[str]:
+    """The years the question asks a figure for, told by a preposition of time before them."""
+    return {m.group(1) for m in _FIGURE_YEAR.finditer(question)}
 
 
 def _predates(record_year: str, years: set[str]) -> bool:

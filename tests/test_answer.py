@@ -1485,3 +1485,24 @@ def test_a_figure_counts_as_new_only_in_a_sentence_on_what_is_asked(bundled_engi
     quotes = [c.quote for c in result.citations]
     assert any(q.startswith("Tolv av fjorton stadsdelsnämnder") for q in quotes), quotes
     assert not any("viktig fråga" in q for q in quotes), quotes
+
+
+def test_a_year_the_figure_is_for_is_asked_even_when_the_record_bears_it(riksdagen_engine) -> None:
+    """unseen-riksdagen-4 r4-13: "under 2010" in a record of 2010 was read as naming the record, so its
+    2009 figure answered "how much did payments rise during 2010"."""
+    from assistant.questions import years_of_figure
+
+    during = (
+        "Hur mycket ökade kommunernas utbetalningar av socialbidrag under 2010 enligt Sven-Erik "
+        "Österbergs interpellation om arbetslösheten?"
+    )
+    assert years_of_figure(during) == {"2010"}
+    assert years_of_figure("In 2021, according to her interpellation, how many …?") == {"2021"}
+    for naming in ("In her March 2008 interpellation, how many …?", "Monica Green 2010: how many …?"):
+        assert not years_of_figure(naming)
+    sentence = "Kommunernas utbetalningar av socialbidrag ökade till 8,8 miljarder kronor 2009."
+    assert not figure_fits(sentence, during, record_year="2010")
+    named = "Hur mycket ökade utbetalningarna av socialbidrag enligt Österbergs interpellation 2010?"
+    assert figure_fits(sentence, named, record_year="2010")
+    engine = riksdagen_engine("ip_2009-10_0479.txt", "ip_2019-20_0128.txt", "ip_2015-16_0140.txt")
+    assert engine.answer(during).abstained
