@@ -117,7 +117,8 @@ def missing_terms(
             continue
         folded = term.casefold()
         if re.fullmatch(r"[\d,.]+", folded):
-            if folded not in numbers:  # whole numbers: "21" is not found in "2021"
+            # whole numbers: "21" is not found in "2021"; English "12,000" is Swedish "12 000"
+            if folded not in numbers and without_thousands_separators(folded) not in numbers:
                 missing.append(term)
             continue
         alternatives = [folded, *(translations or {}).get(lemma(folded), [])]
@@ -133,6 +134,11 @@ def missing_terms(
             continue  # "in her February 2023 question": a record dated 2023-02 or saying "februari"
         missing.append(term)
     return missing
+
+
+def without_thousands_separators(number: str) -> str:
+    """ "12,000" and "12.000" as "12000", the way the records' "12 000" is compared; "3,5" stays."""
+    return re.sub(r"(?<=\d)[,.](?=\d{3}(?!\d))", "", number)
 
 
 def evidence_gap(

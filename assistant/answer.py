@@ -45,6 +45,7 @@ from .quotes import (
     figures_only,
     in_months_asked,
     key_terms,
+    naming_near_top,
     novel_only,
     people_only,
     select_sentences,
@@ -148,6 +149,7 @@ def compose(
     # a record's list of questions usually fills one passage, and asked for them, the list is the answer
     per_passage = budget if asks_for_questions(question) else MAX_PER_PASSAGE
     ranked = demote_askers(demote_unnamed_records(candidates, question, vocabulary), question)
+    ranked = naming_near_top(ranked, question)
     chosen = select_sentences(ranked, budget, per_passage)
     chosen = novel_only(chosen, question, term_groups, vocabulary, language)
     chosen = in_months_asked(figures_only(chosen, question), question)

@@ -542,6 +542,20 @@ def in_months_asked(chosen: list[Sentence], question: str) -> list[Sentence]:
     return [s for s in chosen if not (named := months_in(s.text)) or named & asked]
 
 
+def naming_near_top(candidates: list[Sentence], question: str) -> list[Sentence]:
+    """Asked only who, the candidates within ``RELEVANCE_MARGIN`` of the best that name someone, if any.
+
+    Before the quotes are chosen, not after: "Who signed the reply …, and in what capacity?" had
+    ten statements on leaving ranked above the signature, so a budget of three never reached it
+    and the answer said no one was named.
+    """
+    if not asks_only_for_people(question) or not candidates:
+        return candidates
+    floor = max(s.relevance for s in candidates) - RELEVANCE_MARGIN
+    naming = [s for s in candidates if s.relevance >= floor and names_someone(s.text, s.hit.chunk, question)]
+    return naming or candidates
+
+
 def people_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     """Asked only who, the quotes that name someone; the others restate the subject.
 

@@ -1506,3 +1506,33 @@ def test_a_year_the_figure_is_for_is_asked_even_when_the_record_bears_it(riksdag
     assert figure_fits(sentence, named, record_year="2010")
     engine = riksdagen_engine("ip_2009-10_0479.txt", "ip_2019-20_0128.txt", "ip_2015-16_0140.txt")
     assert engine.answer(during).abstained
+
+
+def test_an_english_thousands_separator_is_the_records_space(riksdagen_engine) -> None:
+    """unseen-riksdagen-4 r4-08: "12,000 kronor" was looked for as written, and the records say
+    "12 000 kronor", so the answer abstained with "do not mention: 12,000"."""
+    from assistant.abstention import without_thousands_separators
+
+    assert without_thousands_separators("12,000") == "12000"
+    assert without_thousands_separators("1,200,000") == "1200000"
+    assert without_thousands_separators("3,5") == "3,5"  # a Swedish decimal comma stays
+    engine = riksdagen_engine("ip_2012-13_0230.txt", "ip_2019-20_0128.txt", "ip_2015-16_0140.txt")
+    question = (
+        "Did Gustav Fridolin (MP) claim in his 2013 interpellation on the gender pay gap that a social "
+        "worker earns on average 12,000 kronor a month less than an IT consultant?"
+    )
+    assert_quoted(engine, question, "12 000 kronor mindre än en it-konsult")
+
+
+def test_asked_only_who_the_sentences_naming_someone_come_before_the_budget(bundled_engine) -> None:
+    """unseen-5 u5-10: ten statements on leaving ranked above the reply's signature; a budget of three
+    quotes never reached it, and the answer said the passages name no one."""
+    result = bundled_engine.answer(
+        "Who signed the reply to the interpellation about social workers leaving, and in what capacity?"
+    )
+    assert not result.abstained, result.text
+    assert any("Bodil Wennerbrandt Sevastik" in c.quote for c in result.citations)
+    signed = bundled_engine.answer(
+        "Vilka skrev under skrivelsen om en ansträngd socialtjänst i Stockholm, och från vilka partier?"
+    )  # unseen-5 u5-17: the letter's statements on the city's deficits were quoted
+    assert all("Jilmstad" in c.quote or "Öberg" in c.quote for c in signed.citations), signed.text
