@@ -146,7 +146,6 @@ def evidence_gap(
     candidates: Sequence[Sentence],
     vocabulary: frozenset[str] = frozenset(),
     groups: TermGroups | None = None,
-    language: str = "",
 ) -> str | None:
     """Why passages that look close still do not answer, or None; the reason is an ``i18n`` key.
 
@@ -198,14 +197,14 @@ def evidence_gap(
             figures = focus + [c for c in said if c.relevance >= top - MONEY_WINDOW]
         named = documents_naming(question, candidates, vocabulary)
         figures = [c for c in figures if gives_figure(c, question) and c.hit.chunk.doc_id in named]
-        if language == "sv":
-            # the figure's sentence must hold a word the question asks about, besides its names, places
-            # and years: "Hur många socialsekreterare fanns det i Sverige 2015?" is not answered by police
-            # numbers that only share "Sverige". Not in English: a word the term list does not translate
-            # is no term at all, so its absence from a sentence proves nothing.
-            asked_about = without_names(groups or [], question, vocabulary, numbers=True)
-            if asked_about:
-                figures = [c for c in figures if term_coverage(c.text, asked_about, vocabulary) > 0]
+        # the figure's sentence must hold a word the question asks about, besides its names, places and
+        # years: "Hur många socialsekreterare fanns det i Sverige 2015?" is not answered by police numbers
+        # that only share "Sverige". In English only the words the term list translates are terms; when
+        # none is, there is nothing to hold ("How much consultant support … and what did it cost?" is
+        # not answered by a deficit in kronor: "konsult" is a term)
+        asked_about = without_names(groups or [], question, vocabulary, numbers=True)
+        if asked_about:
+            figures = [c for c in figures if term_coverage(c.text, asked_about, vocabulary) > 0]
         if not figures:
             return "no_figure"
     if asks_for_date(question) and not any(states_date(c.text) for c in near):

@@ -141,7 +141,7 @@ def compose(
     candidates = candidate_sentences(scored, term_groups, vocabulary, question, neighbours)
     if closeness is not None and candidates:
         candidates = weigh_closeness(candidates, closeness(candidates), language)
-    gap = evidence_gap(question, candidates, vocabulary, term_groups, language)
+    gap = evidence_gap(question, candidates, vocabulary, term_groups)
     if gap:
         yield from _abstain(question, hits, language, reason=gap)
         return
