@@ -219,6 +219,11 @@ def states_quantity(text: str, question: str = "") -> bool:
     return any(w in _QUANTITY_WORDS for w in re.findall(r"\w+", text.casefold()))
 
 
+# "how many" counts people or things; a share ("2 procent", "68 %") answers "how large a share"
+_HEAD_COUNT = re.compile(r"\b(?:how\s+many|hur\s+många)\b(?!\s+(?:procent|percent))", re.IGNORECASE)
+_A_SHARE = re.compile(r"[\d,.\s]*\d\s*(?:%|procent\w*|percent\w*|per cent)", re.IGNORECASE)
+
+
 # a waiting or handling time asked for is answered by a length of time, not by any count
 _WAITING_ASKED = re.compile(
     r"\b(?:waiting\s+times?|wait(?:ing)?\s+(?:period|list)s?|processing\s+times?|queue\s+times?"
@@ -259,6 +264,12 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
         return False
     if asks_for_pay(question) and not (_MONEY.search(text) or _PERCENT.search(text)):
         return False
+    if (
+        _HEAD_COUNT.search(question)
+        and not _PERCENT.search(question)
+        and not states_quantity(_A_SHARE.sub(" ", text), question)
+    ):
+        return False  # "how many officers were there" is not answered by "2 procent av polisinsatsen"
     if _WAITING_ASKED.search(question) and not _DURATION.search(text):
         return False  # "average waiting time in 2023" is not answered by 29 job advertisements in 2023
     so_far = _SO_FAR.search(question) is not None

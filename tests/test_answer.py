@@ -1544,3 +1544,14 @@ def test_asked_only_who_the_sentences_naming_someone_come_before_the_budget(bund
         "Vilka skrev under skrivelsen om en ansträngd socialtjänst i Stockholm, och från vilka partier?"
     )  # unseen-5 u5-17: the letter's statements on the city's deficits were quoted
     assert all("Jilmstad" in c.quote or "Öberg" in c.quote for c in signed.citations), signed.text
+
+
+def test_how_many_is_not_answered_by_a_share_alone() -> None:
+    """unseen-riksdagen-4 r4-17: "How many community police officers were there in Sweden …?" was
+    answered with "Nationellt bedöms endast 2 procent av den samlade polisinsatsen gå till områdespoliser"."""
+    question = "How many community police officers were there in Sweden as a whole in 2021?"
+    share = "Nationellt bedöms endast 2 procent av den samlade polisinsatsen gå till områdespoliser."
+    assert not figure_fits(share, question)
+    assert figure_fits("I dag finns 1 300 områdespoliser, 2 procent av alla poliser.", question)
+    assert figure_fits(share, "Hur många procent av polisinsatsen går till områdespoliser?")
+    assert figure_fits(share, "How large a share of police work goes to community police officers?")
