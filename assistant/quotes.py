@@ -493,7 +493,8 @@ def novel_only(
     def gives_figure_on_topic(sentence: Sentence) -> bool:
         # where the figure's own sentence holds a question term: a quote carrying "56 job advertisements"
         # along after a sentence on the districts does not count the districts. Not in English, whose
-        # words the term list may not reach, nor for a sum of money, the very type asked for
+        # words the term list may not reach ("age limit": holdout h08 lost "20 år"), nor for a sum of
+        # money, the very type asked for (Riksdag q26 lost "tiotals miljoner kronor … schablon")
         chunk = sentence.hit.chunk
         if language != "sv" or asks_for_money(question):
             return gives_figure(sentence, question)
