@@ -1400,14 +1400,7 @@ def test_asked_why_a_sentence_giving_a_reason_ranks_higher(bundled_engine) -> No
     )
 
 
-def assert_quoted(engine: Engine, question: str, words: str) -> None:
-    """The question is answered, and some quote holds ``words``."""
-    result = engine.answer(question)
-    assert not result.abstained, result.text
-    assert any(words in c.quote for c in result.citations), [c.quote for c in result.citations]
-
-
-def test_a_finding_told_with_a_should_in_it_is_still_a_finding(riksdagen_engine) -> None:
+def test_a_finding_told_with_a_should_in_it_is_still_a_finding() -> None:
     """unseen-riksdagen-3 r3-20: "rapporten … visar … mer kunskap om hur man ska arbeta" was read as a
     plan ("ska"), so the report's finding was withheld with "to be done, not what it showed"."""
     finding = (
@@ -1416,25 +1409,6 @@ def test_a_finding_told_with_a_should_in_it_is_still_a_finding(riksdagen_engine)
     )
     assert not speaks_of_future(finding)
     assert speaks_of_future("Socialstyrelsen ska visa hur man ska arbeta mot prostitution.")
-    engine = riksdagen_engine("ip_2007-08_0293.txt", "ip_2007-08_0466.txt", "ip_2015-16_0140.txt")
-    question = (
-        "Vilken rapport från Socialstyrelsen tog Josefin Brink upp i interpellationen om prostitution "
-        "till Maria Larsson, och vad visade den?"
-    )
-    assert_quoted(engine, question, "Kännedom om prostitution 2007")
-
-
-def test_a_sentence_is_no_heading_for_the_title_words_of_the_sentence_it_carries(riksdagen_engine) -> None:
-    """unseen-riksdagen-3 r3-17: "I år väntas 18 av 20 regioner gå med underskott …", the first sentence
-    under the heading, carried "Situationen inom sjukvården är svår" along, whose "sjukvården" is in the
-    title "Nedskärningar i sjukvården"; ranked as a heading, the figure was no statement and the answer
-    abstained with "no such figure"."""
-    engine = riksdagen_engine("ip_2019-20_0128.txt", "ip_2015-16_0140.txt", "ip_2007-08_0293.txt")
-    question = (
-        "Hur många regioner väntades gå med underskott i hälso- och sjukvården 2019 enligt "
-        "Ulla Anderssons (V) interpellation om nedskärningar i sjukvården?"
-    )
-    assert_quoted(engine, question, "18 av 20 regioner")
 
 
 def test_what_someone_wanted_done_is_answered_by_statements_when_the_questions_are_missing(
@@ -1516,7 +1490,7 @@ def test_a_year_the_figure_is_for_is_asked_even_when_the_record_bears_it(riksdag
     assert engine.answer(during).abstained
 
 
-def test_an_english_thousands_separator_is_the_records_space(riksdagen_engine) -> None:
+def test_an_english_thousands_separator_is_the_records_space() -> None:
     """unseen-riksdagen-4 r4-08: "12,000 kronor" was looked for as written, and the records say
     "12 000 kronor", so the answer abstained with "do not mention: 12,000"."""
     from assistant.abstention import without_thousands_separators
@@ -1524,12 +1498,6 @@ def test_an_english_thousands_separator_is_the_records_space(riksdagen_engine) -
     assert without_thousands_separators("12,000") == "12000"
     assert without_thousands_separators("1,200,000") == "1200000"
     assert without_thousands_separators("3,5") == "3,5"  # a Swedish decimal comma stays
-    engine = riksdagen_engine("ip_2012-13_0230.txt", "ip_2019-20_0128.txt", "ip_2015-16_0140.txt")
-    question = (
-        "Did Gustav Fridolin (MP) claim in his 2013 interpellation on the gender pay gap that a social "
-        "worker earns on average 12,000 kronor a month less than an IT consultant?"
-    )
-    assert_quoted(engine, question, "12 000 kronor mindre än en it-konsult")
 
 
 def test_asked_only_who_the_sentences_naming_someone_come_before_the_budget(bundled_engine) -> None:
@@ -1555,3 +1523,41 @@ def test_how_many_is_not_answered_by_a_share_alone() -> None:
     assert figure_fits("I dag finns 1 300 områdespoliser, 2 procent av alla poliser.", question)
     assert figure_fits(share, "Hur många procent av polisinsatsen går till områdespoliser?")
     assert figure_fits(share, "How large a share of police work goes to community police officers?")
+
+
+@pytest.mark.parametrize(
+    ("records", "question", "words"),
+    [
+        pytest.param(  # the report's finding was withheld as a plan for its "ska"
+            ("ip_2007-08_0293.txt", "ip_2007-08_0466.txt", "ip_2015-16_0140.txt"),
+            "Vilken rapport från Socialstyrelsen tog Josefin Brink upp i interpellationen om prostitution "
+            "till Maria Larsson, och vad visade den?",
+            "Kännedom om prostitution 2007",
+            id="unseen-riksdagen-3 r3-20",
+        ),
+        pytest.param(
+            # "I år väntas 18 av 20 regioner gå med underskott …", the first sentence under the heading,
+            # carried "Situationen inom sjukvården är svår" along, whose "sjukvården" is in the title
+            # "Nedskärningar i sjukvården"; ranked as a heading, the figure was no statement
+            ("ip_2019-20_0128.txt", "ip_2015-16_0140.txt", "ip_2007-08_0293.txt"),
+            "Hur många regioner väntades gå med underskott i hälso- och sjukvården 2019 enligt "
+            "Ulla Anderssons (V) interpellation om nedskärningar i sjukvården?",
+            "18 av 20 regioner",
+            id="unseen-riksdagen-3 r3-17",
+        ),
+        pytest.param(  # "do not mention: 12,000"
+            ("ip_2012-13_0230.txt", "ip_2019-20_0128.txt", "ip_2015-16_0140.txt"),
+            "Did Gustav Fridolin (MP) claim in his 2013 interpellation on the gender pay gap that a social "
+            "worker earns on average 12,000 kronor a month less than an IT consultant?",
+            "12 000 kronor mindre än en it-konsult",
+            id="unseen-riksdagen-4 r4-08",
+        ),
+    ],
+)
+def test_a_blind_riksdag_question_that_abstained_is_answered(
+    riksdagen_engine, records, question, words
+) -> None:
+    """Questions of the blind sets that abstained for a fault of reading, each over a few real records."""
+    result = riksdagen_engine(*records).answer(question)
+    assert not result.abstained, result.text
+    assert any(words in c.quote for c in result.citations), [c.quote for c in result.citations]
