@@ -265,7 +265,8 @@ def figure_fits(text: str, question: str, record_year: str = "", context: str = 
     if asks_for_pay(question) and not (_MONEY.search(text) or _PERCENT.search(text)):
         return False
     if (
-        _HEAD_COUNT.search(question)
+        _PERCENT.search(text)
+        and _HEAD_COUNT.search(question)
         and not _PERCENT.search(question)
         and not states_quantity(_A_SHARE.sub(" ", text), question)
     ):
