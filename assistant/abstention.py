@@ -220,7 +220,8 @@ def evidence_gap(
         if closest and speaks_of_future(closest.text):
             return "not_yet"  # the statement closest to the question tells of a plan, not a finding
         # or every statement naming the study asked about does: "ett analysarbete ska ske" (unseen-2 m19)
-        naming = [c for c in said if _mentions(c, studies_asked(question))]
+        studies = studies_asked(question)
+        naming = [c for c in said if _mentions(c, studies)]
         if naming and all(speaks_of_future(c.text) for c in naming):
             return "not_yet"
         reported = studies_reported(question)
