@@ -27,6 +27,7 @@ from .questions import (
     asks_for_one_fact,
     asks_for_questions,
     attributions,
+    counted_phrases,
     follows_on,
     without_how_many,
     without_lone_surrogates,
@@ -39,7 +40,9 @@ from .quotes import (
     Sentence,
     TermGroups,
     candidate_sentences,
+    counting_only,
     cut_passages,
+    dated_only,
     demote_askers,
     demote_unnamed_records,
     figures_only,
@@ -153,6 +156,8 @@ def compose(
     chosen = select_sentences(ranked, budget, per_passage)
     chosen = novel_only(chosen, question, term_groups, vocabulary, language)
     chosen = in_months_asked(figures_only(chosen, question), question)
+    chosen = counting_only(chosen, _counted_terms(question, vocabulary, translations, language), vocabulary)
+    chosen = dated_only(chosen, question)
     named = people_only(chosen, question)
     if not named:  # nothing but questions (or fragments) near the top, or asked who, no one named
         reason = "no_one_named" if chosen else "asked_not_answered" if candidates else ""
@@ -177,6 +182,17 @@ def compose(
     yield Answer(
         question=question, text="".join(parts), citations=citations, language=language, hits=list(hits)
     )
+
+
+def _counted_terms(
+    question: str, vocabulary: frozenset[str], translations: dict[str, list[str]] | None, language: str
+) -> TermGroups:
+    """The terms of what the question's "how many" counts (``questions.counted_phrases``)."""
+    phrase = " ".join(counted_phrases(question))
+    if not phrase:
+        return []
+    table = translations if language == "en" else None
+    return [(frozenset(group), 1.0) for group in _term_groups(phrase, vocabulary, table) if group]
 
 
 def _apart(hits: Sequence[Hit]) -> list[Hit]:

@@ -414,6 +414,59 @@ def without_how_many(question: str) -> str:
     return _HOW_MANY.sub(" ", question)
 
 
+# what "how many" counts: the words after it up to the verb, "and" or a comma ("how many of
+# Stockholm's district councils", "hur många socialsekreterare")
+_COUNTED = re.compile(
+    r"\b(?:how\s+many|hur\s+många)\s+(?:(?:of|av)\s+)?(?:(?:the|de)\s+)?"
+    r"((?:(?!and\b|och\b|or\b|eller\b|som\b|that\b|who\b)[^\W\d_][\w'’-]*\s*){1,3})",
+    re.IGNORECASE,
+)
+
+
+# "… och hur många av dem stannade kvar?": a part of what the first part counted, said another way
+_COUNTS_THOSE = re.compile(r"\b(?:how\s+many\s+of\s+(?:them|those)|hur\s+många\s+av\s+dem)\b", re.IGNORECASE)
+
+
+def counted_phrases(question: str) -> list[str]:
+    """What each "how many" of the question counts, when every part asks only how many.
+
+    "Hur många socialsekreterare slutade 2024?" counts "socialsekreterare
+    slutade"; the verb is harmless, since a count is the number right before
+    the thing counted. A share, a sum or a length asked beside it is a figure
+    of another kind, and "how many of those" a part of a count said in other
+    words ("12 stycken har bytt tjänst"), so then nothing is returned.
+    """
+    parts = question_parts(question)
+    if not all(_HEAD_COUNT.search(part) for part in parts) or _COUNTS_THOSE.search(question):
+        return []
+    return [m.group(1).strip() for m in _COUNTED.finditer(question)]
+
+
+_CARDINALS = frozenset(
+    (
+        "två tre fyra fem sex sju åtta nio tio elva tolv tretton fjorton femton sexton sjutton arton nitton "
+        "tjugo trettio fyrtio femtio sextio sjuttio åttio nittio hundra tusen two three four five six seven "
+        "eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty "
+        "thirty forty fifty sixty seventy eighty ninety hundred thousand"
+    ).split()
+)
+
+
+def counted_by_figures(text: str) -> list[str]:
+    """The words that each figure of ``text`` can count: the two after it ("fjorton
+    stadsdelsnämnder", "21 stycken som slutat" gives "stycken som") and the six before it
+    ("antalet placerade barn var 1 200").
+
+    Years, dates and document numbers count nothing.
+    """
+    tokens = re.findall(r"[\w-]+", _NOT_A_FIGURE.sub(" . ", text).casefold())
+    counted = []
+    for i, token in enumerate(tokens):
+        if (token.isdigit() and not _YEAR.fullmatch(token)) or token in _CARDINALS:
+            counted.append(" ".join(tokens[max(0, i - 6) : i] + tokens[i + 1 : i + 3]))
+    return counted
+
+
 def asks_only_for_figures(question: str) -> bool:
     """Every part asks how many, how much or what share ("how many left, and how many were girls?").
 

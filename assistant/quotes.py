@@ -31,6 +31,7 @@ from .questions import (
     asks_what_was_done,
     asks_who,
     asks_why,
+    counted_by_figures,
     english_party_words,
     figure_fits,
     genitive_base,
@@ -39,6 +40,8 @@ from .questions import (
     months_in,
     names_one_record,
     parties_named,
+    question_parts,
+    states_date,
     states_quantity,
     years_in,
 )
@@ -529,6 +532,30 @@ def figures_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     return [s for s in chosen if states_quantity(s.text, question)] or chosen
 
 
+def counting_only(chosen: list[Sentence], counted: TermGroups, vocabulary: frozenset[str]) -> list[Sentence]:
+    """Asked how many of something (``counted``, the terms of what is counted), the quotes that
+    count it, once one does; the others give figures of something else.
+
+    "Hur många socialsekreterare slutade 2024?" drew, after "Det är 21
+    socialsekreterare som slutat …", the restatement "Som ovan nämndes så är
+    det 21 stycken …" with its breakdown; "How many of Stockholm's district
+    councils reported a deficit?" drew the city's deficit in kronor.
+    """
+    if not counted or len(chosen) <= 1:
+        return chosen
+    asked = frozenset().union(*(alternatives for alternatives, _ in counted))
+
+    def counts(sentence: Sentence) -> bool:
+        return any(asked & set(analyze(words, vocabulary)) for words in counted_by_figures(sentence.text))
+
+    counting = [s for s in chosen if counts(s)]
+    if not counting:
+        return chosen
+    # a quote ranked above every one that counts it stays: the count may be said another way
+    top = max(s.relevance for s in counting)
+    return [s for s in chosen if s.relevance > top or any(s is c for c in counting)]
+
+
 def in_months_asked(chosen: list[Sentence], question: str) -> list[Sentence]:
     """Asked about a month, not the quotes that name only other months, once one names a month asked.
 
@@ -541,6 +568,25 @@ def in_months_asked(chosen: list[Sentence], question: str) -> list[Sentence]:
     if not asked or not any(months_in(s.text) & asked for s in chosen):
         return chosen
     return [s for s in chosen if not (named := months_in(s.text)) or named & asked]
+
+
+def dated_only(chosen: list[Sentence], question: str) -> list[Sentence]:
+    """Asked only when, the quotes whose own sentence names a date, once one does.
+
+    "When was Stockholm's citywide action plan adopted, and when was it
+    revised?" drew, beside "Handlingsplanen antogs … i februari 2016 och
+    reviderades därefter i mars 2018", the other letter's "Det är trots allt en
+    viktig fråga … den nu reviderade … handlingsplanen": on the subject, no date.
+    The sentence it carries along does not count: its date is of something else.
+    """
+    if len(chosen) <= 1 or not all(asks_for_date(part) for part in question_parts(question)):
+        return chosen
+
+    def dated(sentence: Sentence) -> bool:
+        own = split_with_text(sentence.text)
+        return bool(own) and states_date(own[0][1])
+
+    return [s for s in chosen if dated(s)] or chosen
 
 
 def naming_near_top(candidates: list[Sentence], question: str) -> list[Sentence]:

@@ -31,6 +31,8 @@ from assistant.questions import (
     asks_only_for_figures,
     asks_why,
     attributions,
+    counted_by_figures,
+    counted_phrases,
     figure_fits,
     follows_on,
     gives_reason,
@@ -57,7 +59,9 @@ from assistant.quotes import (
     UNNAMED_PENALTY,
     Sentence,
     candidate_sentences,
+    counting_only,
     cut_passages,
+    dated_only,
     demote_askers,
     demote_unnamed_records,
     documents_naming,
@@ -910,6 +914,42 @@ def test_asked_only_for_figures_the_answer_quotes_only_figures(bundled_engine) -
     assert figures_only([reason], "How many social workers left?") == [reason]  # nothing to keep instead
 
 
+def test_asked_how_many_of_something_the_answer_quotes_the_sentences_counting_it(bundled_engine) -> None:
+    """gold q36: the city's deficit in kronor came along with the count of district councils."""
+    assert counted_phrases("Hur många socialsekreterare slutade 2024?") == ["socialsekreterare slutade"]
+    assert counted_phrases("How many of Stockholm's district councils reported a deficit?") == [
+        "Stockholm's district councils"
+    ]
+    assert counted_phrases("How many left, and why?") == []  # a reason is no count
+    assert counted_phrases("Hur många slutade och hur stor andel var det?") == []  # nor is a share
+    assert counted_phrases("How many social workers left, and how many of those moved within it?") == []
+    # the two words after a figure and the six before it
+    assert counted_by_figures("Tolv av fjorton stadsdelsnämnder redovisar underskott 2015.") == [
+        "av fjorton",
+        "tolv av stadsdelsnämnder redovisar",
+    ]
+    assert counted_by_figures("Antalet placerade barn var 1200.") == ["antalet placerade barn var"]
+    assert counted_by_figures("Den 12 januari 2024 och år 2023, enligt SOU 2005:88.") == []
+    deficit = bundled_engine.answer("How many of Stockholm's district councils reported a deficit?")
+    assert deficit.citations and all("stadsdelsnämnder" in c.quote for c in deficit.citations)
+    assert not any("mnkr" in c.quote for c in deficit.citations)
+    text = "Det är 21 socialsekreterare som slutat. Kostnaden var 12 mnkr. Antalet var 21 stycken."
+    chunk = Chunk("c1", "svar.txt", 0, len(text), text, DocumentMetadata(title="Svar"))
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    count, cost, said_otherwise = (
+        Sentence(hit, s, e, text[s:e], relevance, 1)
+        for s, e, relevance in ((0, 39, 0.95), (40, 62, 0.94), (63, 86, 0.96))
+    )
+    counted = [(frozenset({"socialsekreter"}), 1.0)]
+    assert counting_only([count, cost], counted, frozenset()) == [count]
+    # what ranks above every count stays: the count may be said another way
+    assert counting_only([count, cost, said_otherwise], counted, frozenset()) == [count, said_otherwise]
+    assert counting_only([cost, said_otherwise], counted, frozenset()) == [
+        cost,
+        said_otherwise,
+    ]  # none counts
+
+
 def test_which_members_of_a_party_asks_who_not_for_the_records_questions(bundled_engine) -> None:
     """unseen-3 t02: "… och vem riktade de sina frågor till?" was read as asking for the Kumla
     interpellation's four questions, because its first clause did not count as asking who."""
@@ -922,6 +962,29 @@ def test_which_members_of_a_party_asks_who_not_for_the_records_questions(bundled
         name in c.quote for c in answer.citations for name in ("Margareta Hultman Brikell", "Clara Lindblom")
     )
     assert not any(c.quote.rstrip().endswith("?") for c in answer.citations)  # not the records' questions
+
+
+def test_asked_only_when_the_answer_quotes_the_sentences_that_give_a_date(bundled_engine) -> None:
+    """gold q25: the other letter's "Det är trots allt en viktig fråga … den nu reviderade …
+    handlingsplanen" came along with the dates the plan was adopted and revised."""
+    answer = bundled_engine.answer(
+        "When was Stockholm's citywide action plan for social workers adopted, and when was it revised?"
+    )
+    assert answer.citations and all("februari 2016" in c.quote for c in answer.citations)
+    text = "Planen antogs i mars 2016. Den är viktig. Den reviderades 2018 och gäller i januari 2021."
+    chunk = Chunk("c1", "plan.txt", 0, len(text), text, DocumentMetadata(title="Plan"))
+    hit = Hit(chunk, 1.0, similarity=0.9)
+    dated, undated, carried = (
+        Sentence(hit, 0, 26, text[:26], 0.95, 1),
+        Sentence(hit, 27, len(text), text[27:], 0.94, 1),  # carries a dated sentence along
+        Sentence(hit, 42, len(text), text[42:], 0.93, 1),
+    )
+    assert dated_only([dated, undated, carried], "When was the plan adopted, and when revised?") == [
+        dated,
+        carried,
+    ]
+    assert dated_only([dated, undated], "When was the plan adopted, and why?") == [dated, undated]
+    assert dated_only([undated], "When was the plan adopted?") == [undated]  # nothing to keep instead
 
 
 def test_asked_when_a_record_was_written_its_dateline_may_answer(bundled_engine) -> None:
