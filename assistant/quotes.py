@@ -467,7 +467,8 @@ def novel_only(
 
     A quote more than ``NOVELTY_FREE`` below the best must hold a question term
     other than a name that the better quotes lack, or give a figure of the kind
-    and year asked for; one nearer must hold some term of the question ("Info
+    and year asked for, or, asked why, a reason in so many words that none of
+    them gives; one nearer must hold some term of the question ("Info
     ges även av HR chefen kring exitenkäten …" rode on its passage's cosine
     into the answer to "What measures were promised against turnover?"). A
     second sentence on the same point cites another passage for what is
@@ -485,6 +486,7 @@ def novel_only(
     ):
         return chosen
     wants_figure = asks_for_quantity(question)
+    wants_reason = asks_why(question)
     termless = not groups  # "och varför?" alone: no term to hold, so nearness is all there is
     # the names chose the record; in it, a sentence naming the speaker again adds nothing
     groups = without_names(groups, question, vocabulary)
@@ -513,9 +515,11 @@ def novel_only(
         # a term of the quote's record title chose the record, and says nothing new in it
         new = held(sentence.text) - covered - held(sentence.hit.chunk.metadata.title)
         figure = wants_figure and gives_figure_on_topic(sentence)
+        # asked why, a reason given in so many words is what the better quotes may lack
+        reason = wants_reason and gives_reason(sentence.text) and not any(gives_reason(k.text) for k in kept)
         # near the best, a quote still needs one of the question's terms: its passage's cosine is not its own
         near = sentence.relevance >= best - NOVELTY_FREE and (sentence.coverage > 0 or termless)
-        if near or new or figure:
+        if near or new or figure or reason:
             kept.append(sentence)
             covered |= new
     return [s for s in chosen if any(s is k for k in kept)]
