@@ -414,8 +414,8 @@ def without_how_many(question: str) -> str:
     return _HOW_MANY.sub(" ", question)
 
 
-# what "how many" counts: the words after it up to the verb, "and" or a comma ("how many of
-# Stockholm's district councils", "hur många socialsekreterare")
+# what "how many" counts: up to three words after it, before "and", "som" or a figure ("how many of
+# Stockholm's district councils", "hur många socialsekreterare slutade")
 _COUNTED = re.compile(
     r"\b(?:how\s+many|hur\s+många)\s+(?:(?:of|av)\s+)?(?:(?:the|de)\s+)?"
     r"((?:(?!and\b|och\b|or\b|eller\b|som\b|that\b|who\b)[^\W\d_][\w'’-]*\s*){1,3})",
@@ -431,10 +431,10 @@ def counted_phrases(question: str) -> list[str]:
     """What each "how many" of the question counts, when every part asks only how many.
 
     "Hur många socialsekreterare slutade 2024?" counts "socialsekreterare
-    slutade"; the verb is harmless, since a count is the number right before
-    the thing counted. A share, a sum or a length asked beside it is a figure
-    of another kind, and "how many of those" a part of a count said in other
-    words ("12 stycken har bytt tjänst"), so then nothing is returned.
+    slutade"; the verb may help ("antalet som slutade var 14"). A share, a
+    sum or a length asked beside it is a figure of another kind, and "how many
+    of those" a part of a count said in other words ("12 stycken har bytt
+    tjänst"), so then nothing is returned.
     """
     parts = question_parts(question)
     if not all(_HEAD_COUNT.search(part) for part in parts) or _COUNTS_THOSE.search(question):

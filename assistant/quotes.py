@@ -540,10 +540,12 @@ def counting_only(chosen: list[Sentence], counted: TermGroups, vocabulary: froze
     """Asked how many of something (``counted``, the terms of what is counted), the quotes that
     count it, once one does; the others give figures of something else.
 
-    "Hur många socialsekreterare slutade 2024?" drew, after "Det är 21
-    socialsekreterare som slutat …", the restatement "Som ovan nämndes så är
-    det 21 stycken …" with its breakdown; "How many of Stockholm's district
-    councils reported a deficit?" drew the city's deficit in kronor.
+    "How many of Stockholm's district councils reported a deficit?" drew,
+    beside "Tolv av fjorton stadsdelsnämnder …", the city's deficit in kronor.
+    A quote ranked above every quote that counts stays: it may give the count
+    in other words (a Riksdag answer's fact was lost without this), so
+    "Som ovan nämndes så är det 21 stycken …" still follows "Det är 21
+    socialsekreterare som slutat …".
     """
     if not counted or len(chosen) <= 1:
         return chosen
