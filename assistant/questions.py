@@ -475,6 +475,11 @@ def asks_only_for_figures(question: str) -> bool:
     return all(asks_for_quantity(part) for part in question_parts(question))
 
 
+def asks_only_for_dates(question: str) -> bool:
+    """Every part asks when ("When was it adopted, and when was it revised?"), not "when, and why?"."""
+    return all(asks_for_date(part) for part in question_parts(question))
+
+
 def asks_only_for_people(question: str) -> bool:
     """Every part asks who, to whom or which party ("who wrote it, and to whom?"), not "who, and why?"."""
     return all(asks_for_people(part) or asks_for_authors(part) for part in question_parts(question))

@@ -26,6 +26,7 @@ from .questions import (
     asks_for_people,
     asks_for_quantity,
     asks_for_questions,
+    asks_only_for_dates,
     asks_only_for_figures,
     asks_only_for_people,
     asks_what_was_done,
@@ -40,7 +41,6 @@ from .questions import (
     months_in,
     names_one_record,
     parties_named,
-    question_parts,
     states_date,
     states_quantity,
     years_in,
@@ -585,7 +585,7 @@ def dated_only(chosen: list[Sentence], question: str) -> list[Sentence]:
     viktig fråga … den nu reviderade … handlingsplanen": on the subject, no date.
     The sentence it carries along does not count: its date is of something else.
     """
-    if len(chosen) <= 1 or not all(asks_for_date(part) for part in question_parts(question)):
+    if len(chosen) <= 1 or not asks_only_for_dates(question):
         return chosen
 
     def dated(sentence: Sentence) -> bool:
